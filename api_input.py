@@ -1,0 +1,106 @@
+"""Read and validate ``usr_input`` and ``top_k`` from any of the accepted request forms.
+
+Accepted: form fields (``application/x-www-form-urlencoded`` and ``multipart/form-data``,
+Postman's two form modes), a JSON object body, and the query string. A parameter given
+in more than one place, or more than once, is refused rather than guessed at.
+
+Normalisation of ``usr_input`` before encoding: Unicode NFKC (full-width letters and
+digits become half-width, compatibility forms are unified), then surrounding whitespace
+is trimmed. Control characters are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sanic.exceptions import BadRequest
+from sanic.request import Request
+
+from config import Settings
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    top_k: int
+
+
+def normalize_text(raw: str) -> str:
+    """NFKC, then trim surrounding whitespace (documented in README)."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except (ValueError, RecursionError):
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest('JSON body must be an object such as {"usr_input": "教师"}')
+    return body
+
+
+def _collect(request: Request, name: str) -> list[Any]:
+    """Every value of ``name`` across the query string and the body."""
+    values: list[Any] = list(request.args.getlist(name, []))
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        body = _json_body(request)
+        if name in body:
+            values.append(body[name])
+    elif content_type in FORM_TYPES:
+        try:
+            form = request.form
+        except Exception:  # malformed multipart or percent-encoding
+            raise BadRequest("form body could not be parsed") from None
+        values.extend(form.getlist(name, []) if form else [])
+    elif request.body and content_type not in ("", "text/plain"):
+        raise BadRequest(
+            f"unsupported Content-Type {content_type!r}: send a form, a JSON object or a query string"
+        )
+    return values
+
+
+def _single(request: Request, name: str) -> Any | None:
+    values = _collect(request, name)
+    if len(values) > 1:
+        raise BadRequest(f"{name} given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def parse_query(request: Request, settings: Settings) -> Query:
+    """The validated, normalised query of ``request`` (raises 400 ``BadRequest``)."""
+    raw = _single(request, "usr_input")
+    if raw is None:
+        raise BadRequest("usr_input is required, e.g. usr_input=教师")
+    if not isinstance(raw, str):
+        raise BadRequest("usr_input must be a string")
+    if "\ufffd" in raw:
+        raise BadRequest("usr_input is not valid UTF-8")
+    text = normalize_text(raw)
+    if not text:
+        raise BadRequest("usr_input is empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise BadRequest("usr_input contains control characters")
+    if len(text) > settings.max_text_chars:
+        raise BadRequest(f"usr_input is longer than {settings.max_text_chars} characters")
+    return Query(text, _top_k(_single(request, "top_k"), settings))
+
+
+def _top_k(raw: Any, settings: Settings) -> int:
+    if raw is None:
+        return settings.default_top_k
+    if isinstance(raw, bool):
+        raw = None  # JSON true/false are not numbers here
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if not isinstance(raw, int) or not 1 <= raw <= settings.max_top_k:
+        raise BadRequest(f"top_k must be an integer from 1 to {settings.max_top_k}")
+    return raw

