@@ -15,13 +15,17 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
-from sanic.exceptions import BadRequest
+from sanic.exceptions import BadRequest, SanicException
 from sanic.request import Request
 
 from config import Settings
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+class UnsupportedMediaType(SanicException):
+    status_code = 415
+    quiet = True
 
 
 @dataclass(frozen=True)
@@ -47,22 +51,32 @@ def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _urlencoded(raw: bytes | str, where: str) -> dict[str, list[str]]:
+    """Strict parse: invalid UTF-8, raw or percent-encoded, is refused, not replaced."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return parse_qs(text, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(f"{where} is not valid UTF-8") from None
+
+
 def _collect(request: Request, name: str) -> list[Any]:
     """Every value of ``name`` across the query string and the body."""
-    values: list[Any] = list(request.args.getlist(name, []))
+    values: list[Any] = list(_urlencoded(request.query_string, "query string").get(name, []))
     content_type = (request.content_type or "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         body = _json_body(request)
         if name in body:
             values.append(body[name])
-    elif content_type in FORM_TYPES:
-        try:
-            form = request.form
-        except Exception:  # malformed multipart or percent-encoding
-            raise BadRequest("form body could not be parsed") from None
+    elif content_type == "application/x-www-form-urlencoded":
+        values.extend(_urlencoded(request.body, "form body").get(name, []))
+    elif content_type == "multipart/form-data":
+        form = request.form  # Sanic logs and swallows its own parse errors: an empty form
+        if request.body and not form:
+            raise BadRequest("multipart body could not be parsed")
         values.extend(form.getlist(name, []) if form else [])
     elif request.body and content_type not in ("", "text/plain"):
-        raise BadRequest(
+        raise UnsupportedMediaType(
             f"unsupported Content-Type {content_type!r}: send a form, a JSON object or a query string"
         )
     return values
@@ -82,8 +96,6 @@ def parse_query(request: Request, settings: Settings) -> Query:
         raise BadRequest("usr_input is required, e.g. usr_input=教师")
     if not isinstance(raw, str):
         raise BadRequest("usr_input must be a string")
-    if "\ufffd" in raw:
-        raise BadRequest("usr_input is not valid UTF-8")
     text = normalize_text(raw)
     if not text:
         raise BadRequest("usr_input is empty")

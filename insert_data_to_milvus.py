@@ -160,9 +160,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
 def write_chunks(settings, store, model, todo: list[Chunk], pending: int, args) -> None:
     from tqdm import tqdm
 
-    from embedding import load_encoder
+    from embedding import encoder_for
 
-    encoder = load_encoder(model, threads=settings.torch_threads, batch_size=args.batch_size)
+    encoder = encoder_for(settings.replace(encode_batch_size=args.batch_size), model)
     if not store.exists():
         store.create(encoder.dim, model.fingerprint, sum(len(c.words) for c in todo))
     progress = tqdm(

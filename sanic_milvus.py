@@ -24,6 +24,8 @@ from typing import Any
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException, ServiceUnavailable, Unauthorized
 
+from answer_cache import AnswerCache
+from api_docs import document_health, document_similarity
 from api_input import parse_query
 from config import Settings, configure_logging, load_settings
 from store import Hit, StoreError
@@ -32,6 +34,7 @@ log = logging.getLogger("wordsim.server")
 access = logging.getLogger("wordsim.access")
 
 RESULT_KEY = "相似度计算的结果为："
+JSON_TYPE = "application/json"
 APP_NAME = "wordsim"
 OPEN_PATHS = frozenset({"/health"})
 dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
@@ -47,21 +50,30 @@ def format_hits(hits: list[Hit]) -> dict[str, Any]:
     }
 
 
+def body_incomplete(request: Request | None) -> bool:
+    """The client announced more body bytes than have arrived."""
+    if request is None:
+        return False
+    try:
+        announced = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return False
+    return len(request.body or b"") < announced
+
+
 def error_body(status: int, message: str) -> response.HTTPResponse:
     return response.json({"ok": False, "error": message, "status": status}, status=status, dumps=dumps)
 
 
 def open_backends(settings: Settings, encoder=None, store=None):
     """Load the encoder and open the collection, refusing a mismatched or missing one."""
-    from embedding import load_encoder
+    from embedding import encoder_for
     from model_source import resolve_model
     from store import WordStore
 
     if encoder is None:
-        threads = settings.torch_threads or 1  # executor threads give the parallelism
-        encoder = load_encoder(
-            resolve_model(settings), threads=threads, batch_size=settings.encode_batch_size
-        )
+        # One inference thread per call: the executor's threads give the parallelism.
+        encoder = encoder_for(settings, resolve_model(settings), threads=settings.torch_threads or 1)
     if store is None:
         store = WordStore.open(settings)
     if not store.exists():
@@ -91,6 +103,25 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
         app.ctx.encoder, app.ctx.store = await loop.run_in_executor(
             app.ctx.executor, open_backends, settings, encoder, store
         )
+        app.ctx.cache = AnswerCache(settings.answer_cache_size)
+
+    @app.after_server_start
+    async def _start_watch(app: Sanic) -> None:
+        app.add_task(watch_collection(app), name="watch_collection")
+
+    async def watch_collection(app: Sanic) -> None:
+        """Empty the answer cache whenever the collection changes."""
+        while True:
+            try:
+                if app.ctx.cache.observe(await off_loop(app.ctx.store.generation)):
+                    log.info("collection %s changed: answer cache emptied", settings.collection)
+            except Exception as exc:  # Milvus down: searches answer 503 meanwhile
+                log.debug("collection check failed: %s", exc)
+            await asyncio.sleep(settings.cache_check_interval_s)
+
+    @app.before_server_stop
+    async def _stop_watch(app: Sanic) -> None:
+        await app.cancel_task("watch_collection", raise_exception=False)
 
     @app.after_server_stop
     async def _close(app: Sanic) -> None:
@@ -117,18 +148,38 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
             # Path only: the query string may hold user input, which is not kept in logs.
             access.info("%s %s %s %.1fms", request.method, request.path, resp.status, ms)
 
-    @app.route("/vector_similarity", methods=["POST", "GET"])
     async def vector_similarity(request: Request) -> response.HTTPResponse:
         query = parse_query(request, settings)
-        vector = await off_loop(app.ctx.encoder.encode_one, query.text)
-        try:
-            hits = await off_loop(app.ctx.store.search, vector, query.top_k)
-        except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
-            log.warning("Milvus search failed: %s", exc)
-            raise ServiceUnavailable("the vector database is unavailable; try again shortly") from None
-        return response.json(format_hits(hits), dumps=dumps)
+        key = (query.text, query.top_k)
+        body = app.ctx.cache.get(key)
+        if body is None:
+            vector = await off_loop(app.ctx.encoder.encode_one, query.text)
+            try:
+                hits = await off_loop(app.ctx.store.search, vector, query.top_k)
+            except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
+                log.warning("Milvus search failed: %s", exc)
+                raise ServiceUnavailable("the vector database is unavailable; try again shortly") from None
+            body = dumps(format_hits(hits)).encode()
+            app.ctx.cache.put(key, body)
+        return response.raw(body, content_type=JSON_TYPE)
+
+    # Two routes to one handler, so that OpenAPI describes a body for POST and a query
+    # string for GET.
+    app.add_route(
+        document_similarity(settings, "POST")(vector_similarity),
+        "/vector_similarity",
+        methods=["POST"],
+        name="similarity_post",
+    )
+    app.add_route(
+        document_similarity(settings, "GET")(vector_similarity),
+        "/vector_similarity",
+        methods=["GET"],
+        name="similarity_get",
+    )
 
     @app.get("/health")
+    @document_health()
     async def health(request: Request) -> response.HTTPResponse:
         body: dict[str, Any] = {
             "ok": True,
@@ -150,7 +201,11 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception) -> response.HTTPResponse:
-        if isinstance(exc, SanicException):
+        if isinstance(exc, ServiceUnavailable) and body_incomplete(request):
+            # Sanic reads the body after routing, so a client that stalls mid-body hits
+            # the response timeout; it is the client's delay, hence 408, not 503.
+            status, message = 408, "request body not received in time"
+        elif isinstance(exc, SanicException):
             status = int(exc.status_code)
             message = str(exc) or "error"
         else:

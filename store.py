@@ -49,17 +49,17 @@ def connect(settings: Settings) -> MilvusClient:
         # Milvus Lite's in-process gRPC server logs a traceback for every RPC it does not
         # implement (pymilvus probes AllocTimestamp); the call itself succeeds.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    if settings.is_milvus_lite and _lite_locked(settings.milvus_uri):
+        raise StoreError(
+            f"Milvus Lite database {settings.milvus_uri} is open in another process; only one "
+            "process may open it at a time. Stop the other process (server or ingest), or use "
+            "a Milvus server (make run starts one)."
+        )
     try:
         return MilvusClient(
             uri=settings.milvus_uri, token=settings.milvus_token, timeout=settings.milvus_timeout_s
         )
     except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
-        if settings.is_milvus_lite and _lite_locked(settings.milvus_uri):
-            raise StoreError(
-                f"Milvus Lite database {settings.milvus_uri} is open in another process; only one "
-                "process may open it at a time. Stop the other process (server or ingest), or use "
-                "a Milvus server (make run starts one)."
-            ) from exc
         where = settings.milvus_uri if settings.is_milvus_lite else f"Milvus at {settings.milvus_uri}"
         raise StoreError(f"cannot connect to {where}: {exc}") from exc
 
@@ -67,6 +67,11 @@ def connect(settings: Settings) -> MilvusClient:
 def _lite_locked(path: str) -> bool:
     """Whether another process holds the Milvus Lite database's lock file."""
     import fcntl
+
+    from milvus_lite.server_manager import server_manager_instance
+
+    if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):
+        return False  # opened by this process: pymilvus reuses it
 
     try:
         with open(os.path.join(path, "LOCK"), "rb") as fh:
@@ -160,6 +165,13 @@ class WordStore:
                 f"WORDSIM_MODEL_DIR at the model the collection was built with, or rebuild the "
                 f"collection with this model: python insert_data_to_milvus.py --drop"
             )
+
+    def generation(self) -> tuple[object, int]:
+        """Changes whenever the collection is rebuilt or rows are written: its id and
+        row count (metadata only, no scan)."""
+        desc = self.client.describe_collection(self.name)
+        rows = self.client.get_collection_stats(self.name).get("row_count", 0)
+        return desc.get("collection_id"), int(rows)
 
     def ensure_loaded(self) -> None:
         state = self.client.get_load_state(self.name).get("state")

@@ -1,0 +1,119 @@
+"""OpenAPI description of the endpoints (served by sanic-ext at ``/docs/openapi.json``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sanic_ext import openapi
+from sanic_ext.extensions.openapi.types import Schema
+
+from config import Settings
+
+
+class RawSchema(Schema):
+    """A JSON Schema written out as a dict: sanic-ext would otherwise read a dict as an
+    example object and describe its keys instead."""
+
+    def __init__(self, schema: dict) -> None:
+        self._fields = schema
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["ok", "error", "status"],
+    "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}, "status": {"type": "integer"}},
+}
+HIT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "distance", "fields"],
+    "properties": {
+        "id": {"type": "integer"},
+        "distance": {"type": "number"},
+        "fields": {
+            "type": "object",
+            "required": ["id", "text"],
+            "properties": {"id": {"type": "integer"}, "text": {"type": "string"}},
+        },
+    },
+}
+ANSWER_SCHEMA = {
+    "type": "object",
+    "required": ["相似度计算的结果为："],
+    "properties": {
+        "相似度计算的结果为：": {
+            "type": "object",
+            "description": "结果1 … 结果N, best first",
+            "additionalProperties": HIT_SCHEMA,
+        }
+    },
+}
+
+
+def _input_schema(settings: Settings) -> dict:
+    return {
+        "type": "object",
+        "required": ["usr_input"],
+        "properties": {
+            "usr_input": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": settings.max_text_chars,
+                "description": "the word or phrase; NFKC-normalised and trimmed",
+                "example": "教师",
+            },
+            "top_k": {"type": "integer", "minimum": 1, "maximum": settings.max_top_k, "default": 3},
+        },
+    }
+
+
+def _errors(*codes: int) -> list[Callable]:
+    return [openapi.response(code, {"application/json": RawSchema(ERROR_SCHEMA)}, "error") for code in codes]
+
+
+def document_similarity(settings: Settings, method: str) -> Callable:
+    """OpenAPI for ``/vector_similarity``: a body for POST, a query string for GET."""
+    schema = _input_schema(settings)
+    decorators = [
+        openapi.summary("The words closest to usr_input"),
+        openapi.response(200, {"application/json": RawSchema(ANSWER_SCHEMA)}, "the nearest words"),
+        *_errors(400, 401, 408, 413, 503),
+    ]
+    if method == "POST":
+        decorators.append(
+            openapi.body(
+                {
+                    "application/x-www-form-urlencoded": RawSchema(schema),
+                    "multipart/form-data": RawSchema(schema),
+                    "application/json": RawSchema(schema),
+                },
+                required=True,
+            )
+        )
+    else:
+        for name, prop in schema["properties"].items():
+            decorators.append(
+                openapi.parameter(name, RawSchema(prop), "query", required=name in schema["required"])
+            )
+
+    def apply(func: Callable) -> Callable:
+        for decorate in reversed(decorators):
+            func = decorate(func)
+        return func
+
+    return apply
+
+
+def document_health() -> Callable:
+    body = {"application/json": RawSchema({"type": "object", "required": ["ok"]})}
+    decorators = [
+        openapi.summary("Readiness: model, collection, row count"),
+        openapi.response(200, body, "ready"),
+        openapi.response(503, body, "Milvus unavailable"),
+    ]
+
+    def apply(func: Callable) -> Callable:
+        for decorate in reversed(decorators):
+            func = decorate(func)
+        return func
+
+    return apply
