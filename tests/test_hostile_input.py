@@ -162,7 +162,7 @@ def test_slow_body_times_out_with_408(server):
 
 
 def test_server_still_healthy_after_the_corpus(server):
-    for name, kw, _ in CORPUS:
+    for _name, kw, _ in CORPUS:
         send(server, kw)
     assert httpx.get(server.url + "/health", timeout=30).json()["ok"] is True
     log = server.log()
