@@ -178,3 +178,20 @@ def http_server(backend_env, tmp_path_factory) -> Iterator[RunningServer]:
         yield server
     finally:
         stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def lite_server(lite_env, tmp_path_factory) -> Iterator[RunningServer]:
+    """A server on its own small Milvus Lite database, with a short request timeout."""
+    env = {
+        **lite_env,
+        "WORDSIM_MILVUS_URI": str(tmp_path_factory.mktemp("lite_small") / "small.db"),
+        "WORDSIM_REQUEST_TIMEOUT_S": "2",
+    }
+    done = run_ingest_process(env, "--limit=3000")
+    assert done.returncode == 0, done.stderr[-2000:]
+    server = start_server(env, tmp_path_factory.mktemp("lite_small_log") / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)

@@ -10,7 +10,6 @@ import time
 import httpx
 import pytest
 
-from conftest import run_ingest_process, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 URL = "/vector_similarity"
@@ -19,17 +18,8 @@ FORM_HDR = {"content-type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture(scope="module")
-def server(lite_env, tmp_path_factory):
-    env = {
-        **lite_env,
-        "WORDSIM_MILVUS_URI": str(tmp_path_factory.mktemp("hostile") / "h.db"),
-        "WORDSIM_REQUEST_TIMEOUT_S": "2",
-    }
-    done = run_ingest_process(env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    srv = start_server(env, tmp_path_factory.mktemp("hostile_log") / "server.log")
-    yield srv
-    stop_server(srv)
+def server(lite_server):
+    return lite_server
 
 
 def nested(depth: int) -> bytes:

@@ -1,0 +1,46 @@
+"""Schemathesis fuzzes the OpenAPI description the server publishes: no server errors,
+answers that match the described schemas, status codes and content types."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def test_openapi_describes_both_endpoints(lite_server):
+    spec = httpx.get(lite_server.url + "/docs/openapi.json", timeout=30).json()
+    paths = spec["paths"]
+    assert {"post", "get"} <= set(paths["/vector_similarity"]) and "get" in paths["/health"]
+    body = paths["/vector_similarity"]["post"]["requestBody"]["content"]
+    assert {"application/x-www-form-urlencoded", "multipart/form-data", "application/json"} <= set(body)
+    usr_input = body["application/json"]["schema"]["properties"]["usr_input"]
+    assert usr_input["type"] == "string" and usr_input["maxLength"] == 64
+
+
+def test_schemathesis_finds_no_server_error(lite_server, tmp_path):
+    cmd = [
+        str(SCHEMATHESIS), "run", lite_server.url + "/docs/openapi.json",
+        "--url", lite_server.url,
+        "--checks", CHECKS,
+        "--max-examples", "40",
+        "--max-time", "60",
+        "--seed", "1",
+        "--request-timeout", "30",
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "No issues found" in output
+    passed = re.search(r"(\d+) passed", output)
+    assert passed and int(passed.group(1)) >= 100, output[-2000:]  # it really sent requests
+    assert httpx.get(lite_server.url + "/health", timeout=30).status_code == 200
