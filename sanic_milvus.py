@@ -76,6 +76,9 @@ def open_backends(settings: Settings, encoder=None, store=None):
         encoder = encoder_for(settings, resolve_model(settings), threads=settings.torch_threads or 1)
     if store is None:
         store = WordStore.open(settings)
+    # pymilvus logs a full traceback for every failed RPC; while Milvus is down that would
+    # be dozens of lines per request. The service logs one line per failure instead.
+    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     if not store.exists():
         raise StoreError(
             f"collection {settings.collection!r} does not exist in {settings.milvus_uri}: "
@@ -110,13 +113,18 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
         app.add_task(watch_collection(app), name="watch_collection")
 
     async def watch_collection(app: Sanic) -> None:
-        """Empty the answer cache whenever the collection changes."""
+        """Keep the collection loaded (a restarted Milvus forgets it) and empty the answer
+        cache whenever the collection changes. Runs on the loop's default executor, so a
+        long reload never takes a request thread."""
+        loop = asyncio.get_running_loop()
+        store = app.ctx.store
         while True:
             try:
-                if app.ctx.cache.observe(await off_loop(app.ctx.store.generation)):
+                await loop.run_in_executor(None, store.ensure_loaded)
+                if app.ctx.cache.observe(await loop.run_in_executor(None, store.generation)):
                     log.info("collection %s changed: answer cache emptied", settings.collection)
             except Exception as exc:  # Milvus down: searches answer 503 meanwhile
-                log.debug("collection check failed: %s", exc)
+                log.info("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
             await asyncio.sleep(settings.cache_check_interval_s)
 
     @app.before_server_stop

@@ -169,13 +169,16 @@ class WordStore:
     def generation(self) -> tuple[object, int]:
         """Changes whenever the collection is rebuilt or rows are written: its id and
         row count (metadata only, no scan)."""
-        desc = self.client.describe_collection(self.name)
-        rows = self.client.get_collection_stats(self.name).get("row_count", 0)
+        timeout = self.settings.milvus_timeout_s
+        desc = self.client.describe_collection(self.name, timeout=timeout)
+        rows = self.client.get_collection_stats(self.name, timeout=timeout).get("row_count", 0)
         return desc.get("collection_id"), int(rows)
 
     def ensure_loaded(self) -> None:
-        state = self.client.get_load_state(self.name).get("state")
+        """Load the collection unless it is loaded (a restarted Milvus may have released it)."""
+        state = self.client.get_load_state(self.name, timeout=self.settings.milvus_timeout_s).get("state")
         if str(state).rsplit(".", 1)[-1] != "Loaded":
+            log.info("loading collection %s (state %s)", self.name, state)
             self.client.load_collection(self.name)
 
     # --- rows ---------------------------------------------------------------------------
@@ -191,6 +194,7 @@ class WordStore:
             filter=" and ".join(parts) or "id >= 0",
             output_fields=["count(*)"],
             consistency_level="Strong",
+            timeout=self.settings.milvus_timeout_s,
         )
         return int(res[0]["count(*)"])
 
@@ -227,6 +231,7 @@ class WordStore:
             limit=top_k,
             output_fields=OUTPUT_FIELDS,
             search_params={"metric_type": "IP", "params": {"ef": max(self.settings.search_ef, top_k)}},
+            timeout=self.settings.milvus_timeout_s,
         )
         hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in res[0]]
         hits.sort(key=lambda h: (-h.distance, h.id))

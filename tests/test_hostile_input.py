@@ -10,7 +10,6 @@ import time
 import httpx
 import pytest
 
-
 pytestmark = pytest.mark.slow
 URL = "/vector_similarity"
 JSON_HDR = {"content-type": "application/json"}

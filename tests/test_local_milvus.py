@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import random
 import socket
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from local_milvus import LocalMilvus, LocalMilvusError  # noqa: E402
+from local_milvus import LocalMilvus, LocalMilvusError
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 
@@ -31,7 +29,7 @@ def _snapshot() -> dict[Path, float]:
 
 
 def _tree(lm: LocalMilvus) -> list[psutil.Process]:
-    helper = psutil.Process(lm._proc.pid)  # noqa: SLF001 - the test needs the process tree
+    helper = psutil.Process(lm._proc.pid)  # the test needs the process tree
     return [helper, *helper.children(recursive=True)]
 
 
@@ -60,8 +58,11 @@ def test_only_loopback_port_reachable(state: dict) -> None:
     lm, procs = state["lm"], state["procs"]
     milvus = _milvus(procs)
     pids = {p.pid for p in procs}
-    host_listeners = {(c.laddr.ip, c.laddr.port) for c in psutil.net_connections("inet")
-                      if c.status == psutil.CONN_LISTEN and c.pid in pids}
+    host_listeners = {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.net_connections("inet")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    }
     assert host_listeners == {("127.0.0.1", lm.port)}
     # Milvus does listen (on *:19530 etc.), but in a network namespace of its own
     assert os.readlink(f"/proc/{milvus.pid}/ns/net") != os.readlink("/proc/self/ns/net")
@@ -114,9 +115,17 @@ def test_stop_then_start_keeps_data(state: dict) -> None:
     assert (sandbox / "tmp" / "milvus" / f"server_id_{inner_pid}").exists()
     assert list(sandbox.glob("run/**/standalone.pid"))
     changed = {p for p, m in _snapshot().items() if state["before"].get(p) != m}
-    ours = {f"server_id_{inner_pid}", f"server_id_{milvus_pid}"}
-    assert not [p for p in changed if p.name in ours or (p.name == "standalone.pid" and p.exists()
-                                                         and p.read_text().strip() in {inner_pid, str(milvus_pid)})]
-    others = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "milvus"
-              and p.pid not in {q.pid for q in _tree(lm)}]
+    our_pids = {inner_pid, str(milvus_pid)}
+    ours = [
+        p
+        for p in changed
+        if p.name in {f"server_id_{pid}" for pid in our_pids}
+        or (p.name == "standalone.pid" and p.exists() and p.read_text().strip() in our_pids)
+    ]
+    assert not ours
+    others = [
+        p
+        for p in psutil.process_iter(["name"])
+        if p.info["name"] == "milvus" and p.pid not in {q.pid for q in _tree(lm)}
+    ]
     assert not changed or others, f"{changed} changed and no other Milvus runs here"
