@@ -157,3 +157,15 @@ def test_server_still_healthy_after_the_corpus(server):
     log = server.log()
     assert "Traceback" not in log
     assert "教师" not in log  # user input is not kept in logs
+
+
+def test_server_binds_only_the_configured_host(server):
+    import psutil
+
+    listening = {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process(server.proc.pid).net_connections("inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+    port = int(server.url.rsplit(":", 1)[1])
+    assert listening == {("127.0.0.1", port)}

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import numpy as np
 import pytest
@@ -50,6 +51,19 @@ def env(tmp_path, empty_model_dir):
     return base_env(WORDSIM_MILVUS_URI=str(tmp_path / "t.db"), WORDSIM_MODEL_DIR=str(empty_model_dir))
 
 
+@pytest.fixture(params=["lite", pytest.param("server", marks=pytest.mark.milvus_server)])
+def any_env(request, tmp_path, empty_model_dir):
+    """A fresh collection on Milvus Lite, or on the local Milvus server."""
+    if request.param == "lite":
+        return request.getfixturevalue("env")
+    milvus = request.getfixturevalue("local_milvus")
+    return base_env(
+        WORDSIM_MILVUS_URI=milvus.uri,
+        WORDSIM_MODEL_DIR=str(empty_model_dir),
+        WORDSIM_COLLECTION=f"kill_{uuid.uuid4().hex[:8]}",
+    )
+
+
 def open_store(env) -> WordStore:
     store = WordStore.open(load_settings(environ=env))
     if store.exists():
@@ -57,7 +71,8 @@ def open_store(env) -> WordStore:
     return store
 
 
-def test_killed_ingest_resumes_to_exact_rows_without_duplicates(env, encoder):
+def test_killed_ingest_resumes_to_exact_rows_without_duplicates(any_env, encoder):
+    env = any_env
     rng = random.Random(7)
     for _ in range(3):
         # Small chunks so a kill lands mid-run with some chunks written, some not.
@@ -102,3 +117,21 @@ def test_ingest_refuses_collection_built_with_another_model(env, tmp_path):
     proc = ingest(env, "--limit=50", "--drop")
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "50 rows, source: 50 words -> OK" in out, out
+
+
+def test_bad_source_lines_are_reported_by_line_number_and_skipped(env, tmp_path):
+    src = tmp_path / "words.txt"
+    src.write_bytes(
+        "教师 10 n\n\n".encode() + b"\xff\xfe\n" + ("长" * 100 + "\n").encode() + "教学\n".encode()
+    )
+    proc = ingest(env, f"--input={src}")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert "3 bad lines skipped" in out
+    assert "line 2: blank" in out and "line 3: not valid UTF-8" in out and "line 4: word longer" in out
+    assert "2 rows, source: 2 words -> OK" in out
+    store = open_store(env)
+    try:
+        assert store.ids_between(0, 10) == [0, 4]
+    finally:
+        store.close()
