@@ -37,6 +37,7 @@ class Settings:
     onnx_cache_dir: str = ""
     """Where the ONNX export is cached; empty = ``<model_dir>/onnx``."""
     encode_batch_size: int = 256
+    """Texts per model call (ingest); length-sorted, so little padding is computed."""
     max_text_chars: int = 64
     """Longest ``usr_input`` accepted, in characters after normalisation."""
     torch_threads: int = 0
@@ -48,17 +49,25 @@ class Settings:
     milvus_token: str = ""
     """``user:password`` or an API key, for a Milvus with authentication on."""
     collection: str = "words"
+    """Milvus collection name."""
     index_type: str = "HNSW"
+    """Vector index; metric is always IP (vectors are unit length)."""
     hnsw_m: int = 16
+    """HNSW graph degree."""
     hnsw_ef_construction: int = 200
+    """HNSW build-time candidate list size."""
     search_ef: int = 64
     """HNSW ``ef`` at query time: 64 gave recall@3 0.992 on the full dictionary."""
     milvus_timeout_s: float = 10.0
+    """Timeout of each Milvus call; past it the request answers 503."""
 
     # --- local Milvus server (``make run``) ---------------------------------------
     local_milvus_port: int = 19530
+    """Port of the local Milvus server on 127.0.0.1."""
     local_milvus_data_dir: str = str(PROJECT_DIR / "data" / "milvus")
+    """Data, logs and binaries of the local Milvus server."""
     local_milvus_start_timeout_s: float = 120.0
+    """How long the local Milvus server may take to answer."""
     local_milvus_allow_exposed: bool = False
     """Run the local server even where it cannot be isolated to loopback (it then
     listens on every interface, with no authentication)."""
@@ -69,14 +78,21 @@ class Settings:
 
     # --- HTTP server ----------------------------------------------------------------
     host: str = "127.0.0.1"
+    """Address the HTTP server binds; 0.0.0.0 exposes it (see Security)."""
     port: int = 8848
+    """HTTP port."""
     workers: int = 1
+    """Sanic worker processes (Milvus Lite: 1 only)."""
     executor_threads: int = 2
     """Threads running inference and Milvus calls off the event loop."""
     default_top_k: int = 3
+    """Results when ``top_k`` is not given."""
     max_top_k: int = 100
+    """Largest ``top_k`` accepted."""
     max_body_bytes: int = 65536
+    """Larger request bodies answer 413."""
     request_timeout_s: float = 10.0
+    """A request (headers and body) slower than this answers 408."""
     answer_cache_size: int = 10000
     """Answers kept in the per-worker LRU cache; 0 disables it."""
     cache_check_interval_s: float = 5.0
@@ -84,6 +100,7 @@ class Settings:
     api_key: str = ""
     """When set, every endpoint except ``/health`` needs header ``X-API-Key``."""
     access_log: bool = True
+    """One log line per request: method, path, status, time (never the input)."""
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (the object itself is frozen)."""
