@@ -66,16 +66,32 @@ def _enter_namespaces(data_dir: Path) -> None:
         flags = struct.unpack("16sH", fcntl.ioctl(s, 0x8913, struct.pack("16sH22x", b"lo", 0))[:18])[1]
         fcntl.ioctl(s, 0x8914, struct.pack("16sH22x", b"lo", flags | 1))
     _libc("mount", None, b"/", None, _MS_REC | _MS_PRIVATE, None)
-    keep = os.open(data_dir, os.O_PATH | os.O_DIRECTORY)
     for target, name in (("/tmp", "tmp"), ("/run/milvus" if os.path.isdir("/run/milvus") else "/run", "run")):
         target = os.path.realpath(target)
         if os.path.isdir(target):
-            (data_dir / "sandbox" / name).mkdir(parents=True, exist_ok=True)
-            _libc("mount", bytes(data_dir / "sandbox" / name), target.encode(), None, _MS_BIND, None)
-            if data_dir.is_relative_to(target):  # the data dir was under it: put it back in place
-                data_dir.mkdir(parents=True, exist_ok=True)
-                _libc("mount", f"/proc/self/fd/{keep}".encode(), bytes(data_dir), None, _MS_BIND, None)
-    os.close(keep)
+            _cover(target, data_dir / "sandbox" / name, data_dir)
+
+
+def _cover(target: str, replacement: Path, data_dir: Path) -> None:
+    """Bind ``replacement`` over ``target``, then bind back what we still need from under it:
+    the data dir, this project and its Python (a clone in /tmp must keep its venv)."""
+    needed = [data_dir, Path.cwd(), Path(__file__).resolve().parent, Path(sys.prefix), Path(sys.base_prefix)]
+    needed += [Path(p) for p in sys.path if p]
+    roots = set()
+    for path in needed:
+        path = Path(os.path.realpath(path))
+        if path.is_relative_to(target) and path != Path(target):
+            roots.add(Path(target) / path.relative_to(target).parts[0])
+    keep = {root: os.open(root, os.O_PATH) for root in roots if root.exists()}
+    replacement.mkdir(parents=True, exist_ok=True)
+    _libc("mount", bytes(replacement), target.encode(), None, _MS_BIND, None)
+    for root, fd in keep.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            root.mkdir(exist_ok=True)
+        else:
+            root.touch()
+        _libc("mount", f"/proc/self/fd/{fd}".encode(), bytes(root), None, _MS_BIND, None)
+        os.close(fd)
 
 
 def _mount_own_proc() -> None:
