@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,16 +51,11 @@ def export_and_verify(source: ModelSource, cache_dir: Path) -> None:
     reference = Encoder(source, threads=0)
     feats = reference.tokenize(VERIFY_SAMPLE[:2])
     tmp = model_path.with_suffix(f".tmp{os.getpid()}")
-    torch.onnx.export(
-        reference.pooled_module(),
-        tuple(torch.from_numpy(feats[k]) for k in INPUTS),
-        str(tmp),
-        input_names=list(INPUTS),
-        output_names=["embedding"],
-        dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in INPUTS}, "embedding": {0: "batch"}},
-        opset_version=OPSET,
-        dynamo=False,  # the TorchScript exporter needs no extra package (onnxscript)
-    )
+    with warnings.catch_warnings():
+        # The TorchScript exporter warns about every traced Python condition; the check
+        # against torch below is what decides whether the export is right.
+        warnings.simplefilter("ignore")
+        _export(torch, reference, feats, tmp)
     reference.tokenizer.backend_tokenizer.save(str(tok_path))
 
     session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
@@ -86,6 +82,19 @@ def export_and_verify(source: ModelSource, cache_dir: Path) -> None:
         model_path,
         delta,
         len(words),
+    )
+
+
+def _export(torch, reference: Encoder, feats: dict[str, np.ndarray], path: Path) -> None:
+    torch.onnx.export(
+        reference.pooled_module(),
+        tuple(torch.from_numpy(feats[k]) for k in INPUTS),
+        str(path),
+        input_names=list(INPUTS),
+        output_names=["embedding"],
+        dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in INPUTS}, "embedding": {0: "batch"}},
+        opset_version=OPSET,
+        dynamo=False,  # the TorchScript exporter needs no extra package (onnxscript)
     )
 
 
