@@ -169,9 +169,10 @@ def write_chunks(settings, store, model, todo: list[Chunk], pending: int, args) 
         total=pending,
         unit="word",
         unit_scale=True,
-        mininterval=1.0,
+        # Redirected to a file (make run > log, CI): a line every 30 s, not a stream of \r.
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
         smoothing=0.1,
-        disable=args.no_progress or None,
+        disable=args.no_progress,
         file=sys.stderr,
     )
     writer = Writer(store, progress)
