@@ -144,7 +144,7 @@ def test_slow_body_times_out_with_408(server):
             if not chunk:
                 break
             data += chunk
-    assert time.monotonic() - t0 < 8
+    assert time.monotonic() - t0 < 20  # the response timeout (request timeout + 5 s) answers it
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), data[:200]
     assert json.loads(body)["status"] == 408
