@@ -93,6 +93,9 @@ class Settings:
     """Larger request bodies answer 413."""
     request_timeout_s: float = 10.0
     """A request (headers and body) slower than this answers 408."""
+    max_batch: int = 32
+    """Most queries answered by one encoder call and one Milvus search (concurrent
+    requests are batched; a lone request is never delayed)."""
     answer_cache_size: int = 10000
     """Answers kept in the per-worker LRU cache; 0 disables it."""
     cache_check_interval_s: float = 5.0

@@ -27,6 +27,7 @@ from sanic.exceptions import SanicException, ServiceUnavailable, Unauthorized
 from answer_cache import AnswerCache
 from api_docs import document_health, document_similarity
 from api_input import parse_query
+from batcher import QueryBatcher, SearchFailed
 from config import Settings, configure_logging, load_settings
 from store import Hit, StoreError
 
@@ -107,6 +108,13 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
             app.ctx.executor, open_backends, settings, encoder, store
         )
         app.ctx.cache = AnswerCache(settings.answer_cache_size)
+        app.ctx.batcher = QueryBatcher(
+            app.ctx.encoder.encode,
+            app.ctx.store.search_many,
+            app.ctx.executor,
+            max_batch=settings.max_batch,
+            max_in_flight=settings.executor_threads,
+        )
 
     @app.after_server_start
     async def _start_watch(app: Sanic) -> None:
@@ -161,11 +169,10 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
         key = (query.text, query.top_k)
         body = app.ctx.cache.get(key)
         if body is None:
-            vector = await off_loop(app.ctx.encoder.encode_one, query.text)
             try:
-                hits = await off_loop(app.ctx.store.search, vector, query.top_k)
-            except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
-                log.warning("Milvus search failed: %s", exc)
+                hits = await app.ctx.batcher.query(query.text, query.top_k)
+            except SearchFailed as exc:
+                log.warning("Milvus search failed: %s", str(exc)[:200])
                 raise ServiceUnavailable("the vector database is unavailable; try again shortly") from None
             body = dumps(format_hits(hits)).encode()
             app.ctx.cache.put(key, body)

@@ -225,17 +225,24 @@ class WordStore:
     # --- search -------------------------------------------------------------------------
     def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
         """The ``top_k`` nearest words by inner product, best first (ties by id)."""
+        return self.search_many(vector[None, :], top_k)[0]
+
+    def search_many(self, vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
+        """One Milvus search for several query vectors (nq = len(vectors))."""
         res = self.client.search(
             self.name,
-            data=[vector.tolist()],
+            data=[v.tolist() for v in vectors],
             limit=top_k,
             output_fields=OUTPUT_FIELDS,
             search_params={"metric_type": "IP", "params": {"ef": max(self.settings.search_ef, top_k)}},
             timeout=self.settings.milvus_timeout_s,
         )
-        hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in res[0]]
-        hits.sort(key=lambda h: (-h.distance, h.id))
-        return hits
+        out = []
+        for found in res:
+            hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in found]
+            hits.sort(key=lambda h: (-h.distance, h.id))
+            out.append(hits)
+        return out
 
     def close(self) -> None:
         """Close the client; for Milvus Lite also release the file lock, so another

@@ -125,3 +125,33 @@ def test_unknown_route_and_method_are_json(http_server):
     r = httpx.put(http_server.url + "/vector_similarity")
     assert r.status_code == 405 and r.json()["status"] == 405
     assert json.loads(r.text)["ok"] is False
+
+
+def test_concurrent_queries_are_each_answered_right(http_server, encoder, subset_words, subset_vectors):
+    """Concurrent requests are batched into one encode and one search; each must still
+    get its own exact answer."""
+    import asyncio
+
+    words = [w.text for w in subset_words[5:400:13]]
+    top_ks = [1 + i % 7 for i in range(len(words))]
+
+    async def fire():
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        http_server.url + "/vector_similarity", data={"usr_input": w, "top_k": str(k)}
+                    )
+                    for w, k in zip(words, top_ks, strict=True)
+                )
+            )
+
+    responses = asyncio.run(fire())
+    by_id = {w.id: i for i, w in enumerate(subset_words)}
+    queries = encoder.encode(words)
+    for word, k, resp, q in zip(words, top_ks, responses, queries, strict=True):
+        hits = hits_of(resp)
+        assert len(hits) == k, word
+        scores, kth = exact_top(subset_vectors, q, k)
+        for hit in hits:
+            assert scores[by_id[hit["id"]]] >= kth - 1e-5, (word, hit)
