@@ -78,27 +78,29 @@ def _multipart(request: Request) -> dict[str, list[str]]:
     return {key: list(form.getlist(key)) for key in form}
 
 
-def _collect(request: Request, name: str) -> list[Any]:
-    """Every value of ``name`` across the query string and the body."""
-    values: list[Any] = list(_urlencoded(request.query_string, "query string").get(name, []))
+def _collect(request: Request) -> dict[str, list[Any]]:
+    """Every parameter's values across the query string and the body, parsed once."""
+    params: dict[str, list[Any]] = dict(_urlencoded(request.query_string, "query string"))
     content_type = (request.content_type or "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
-        body = _json_body(request)
-        if name in body:
-            values.append(body[name])
+        body: dict[str, list[Any]] = {k: [v] for k, v in _json_body(request).items()}
     elif content_type == "application/x-www-form-urlencoded":
-        values.extend(_urlencoded(request.body, "form body").get(name, []))
+        body = _urlencoded(request.body, "form body")
     elif content_type == "multipart/form-data":
-        values.extend(_multipart(request).get(name, []))
+        body = _multipart(request)
     elif request.body and content_type not in ("", "text/plain"):
         raise UnsupportedMediaType(
             f"unsupported Content-Type {content_type!r}: send a form, a JSON object or a query string"
         )
-    return values
+    else:
+        body = {}
+    for key, values in body.items():
+        params.setdefault(key, []).extend(values)
+    return params
 
 
-def _single(request: Request, name: str) -> Any | None:
-    values = _collect(request, name)
+def _single(params: dict[str, list[Any]], name: str) -> Any | None:
+    values = params.get(name, [])
     if len(values) > 1:
         raise BadRequest(f"{name} given {len(values)} times; give it once")
     return values[0] if values else None
@@ -106,7 +108,8 @@ def _single(request: Request, name: str) -> Any | None:
 
 def parse_query(request: Request, settings: Settings) -> Query:
     """The validated, normalised query of ``request`` (raises 400 ``BadRequest``)."""
-    raw = _single(request, "usr_input")
+    params = _collect(request)
+    raw = _single(params, "usr_input")
     if raw is None:
         raise BadRequest("usr_input is required, e.g. usr_input=教师")
     if not isinstance(raw, str):
@@ -118,7 +121,7 @@ def parse_query(request: Request, settings: Settings) -> Query:
         raise BadRequest("usr_input contains control characters")
     if len(text) > settings.max_text_chars:
         raise BadRequest(f"usr_input is longer than {settings.max_text_chars} characters")
-    return Query(text, _top_k(_single(request, "top_k"), settings))
+    return Query(text, _top_k(_single(params, "top_k"), settings))
 
 
 def _top_k(raw: Any, settings: Settings) -> int:
