@@ -1,0 +1,114 @@
+"""Optional py-spy sampling of a server under load, summarised for RESULTS.md.
+
+py-spy is a developer tool, not a project requirement: when it is not installed
+(``.venv/bin/pip install py-spy``) the profile is skipped. Next to the stacks, the CPU
+time of every thread (psutil) is read before and after, so each thread group's cores
+are measured, not inferred from samples.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import psutil
+from bench_common import PYTHON, descendants
+
+SAMPLE_RATE_HZ = 200
+TOP_FRAMES = 5
+TOP_FRAMES_ALL = 12
+_LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(.*) (\d+)$')
+CATEGORIES = {
+    "ONNX Runtime inference (Session.run)": "Session.run (onnxruntime",
+    "tokenizer": "tokenize (onnx_encoder.py",
+    "torch model forward (original)": "_call_impl (torch",
+    "pymilvus search, ours (request building, gRPC call, result parsing)": "WordStore.search",
+    "pymilvus search, original (ORM)": "search (pymilvus/orm/collection.py",
+    "gRPC blocking call (waiting for Milvus)": "_blocking (grpc/_channel.py",
+    "micro-batcher (batcher.py, if present)": "(batcher.py",
+    "Sanic HTTP handling": "sanic/http/",
+    "access log": "_log (sanic_milvus.py",
+    "answer JSON (format_hits + dumps)": "format_hits (",
+}
+"""Label -> substring of a stack: the share of active samples whose stack holds it."""
+
+
+def py_spy() -> str | None:
+    """Path of the py-spy executable, if installed."""
+    beside = Path(PYTHON).with_name("py-spy")
+    return str(beside) if beside.is_file() else shutil.which("py-spy")
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of every thread of a process and its descendants."""
+    out: dict[int, float] = {}
+    for proc in descendants(pid):
+        try:
+            for t in proc.threads():
+                out[t.id] = t.user_time + t.system_time
+        except psutil.Error:
+            continue
+    return out
+
+
+def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
+    """Start py-spy on ``pid`` and its subprocesses for ``seconds`` (raw stacks into ``out``)."""
+    exe = py_spy()
+    if exe is None:
+        return None
+    cmd = [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(SAMPLE_RATE_HZ)]
+    cmd += ["--format", "raw", "--output", str(out), "--threads", "--nonblocking", "--subprocesses"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def thread_group(name: str) -> str:
+    """Numbered pool threads counted together (``wordsim_0`` -> ``wordsim_*``)."""
+    return re.sub(r"_\d+$", "_*", name)
+
+
+def _frame(frame: str) -> str:
+    return re.sub(r":\d+\)$", ")", frame)
+
+
+def summarize_raw(
+    path: Path, wall_s: float, cpu_before: dict[int, float], cpu_after: dict[int, float]
+) -> dict:
+    """Cores per thread group (measured), its top frames, and the share of each category."""
+    names: dict[int, str] = {}
+    group_frames: dict[str, Counter[str]] = defaultdict(Counter)
+    cats: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        m = _LINE.match(line.strip())
+        if not m:
+            continue
+        tid, stack, count = int(m.group(1)), m.group(3), int(m.group(4))
+        group = thread_group(m.group(2) or "?")
+        names[tid] = group
+        total += count
+        leaf = _frame(stack.rsplit(";", 1)[-1]) if stack else group
+        leaves[leaf] += count
+        group_frames[group][leaf] += count
+        for label, needle in CATEGORIES.items():
+            if needle in stack:
+                cats[label] += count
+    cores: Counter[str] = Counter()
+    for tid, cpu in cpu_after.items():
+        cores[names.get(tid, "threads never sampled (native)")] += (cpu - cpu_before.get(tid, 0.0)) / wall_s
+    groups = {}
+    for g, c in cores.most_common():
+        n = sum(group_frames[g].values())
+        top = [(f, k / n) for f, k in group_frames[g].most_common(TOP_FRAMES)] if n else []
+        groups[g] = {"cores": c, "samples": n, "top_frames": top}
+    return {
+        "samples": total,
+        "seconds": wall_s,
+        "rate_hz": SAMPLE_RATE_HZ,
+        "groups": groups,
+        "categories": {k: v / total for k, v in cats.most_common()} if total else {},
+        "top_self": [(f, n / total) for f, n in leaves.most_common(TOP_FRAMES_ALL)] if total else [],
+    }

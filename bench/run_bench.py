@@ -1,0 +1,359 @@
+"""The benchmark: ingest, encoder, latency, throughput, recall, cold start, the original
+design side by side, and a soak, all in one run on this machine (``make bench``).
+
+    .venv/bin/python bench/run_bench.py            # full run (< 25 min), writes RESULTS.md
+    .venv/bin/python bench/run_bench.py --quick    # smoke run: 20,000 words, 5 s phases
+
+A private Milvus 2.3.5 server (``local_milvus.LocalMilvus``) on a free port, with its data
+under ``bench/out/``, serves every phase and is stopped at the end, also on errors and
+Ctrl-C. Timings on a shared 2-core machine are noisy: every comparison is between
+figures of the same run, and medians (p50) are quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from bench_common import BENCH_DIR, OUT_DIR, PROJECT_DIR, busy_cpu_s, descendants, proc_cpu, summarize
+from phases import (
+    Queries,
+    cold_start,
+    encode_only,
+    ingest,
+    load,
+    original_service,
+    our_service,
+    pick_queries,
+    search_probes,
+)
+from profile_tools import start_record, summarize_raw, thread_cpu
+from report import write_report
+from search_bench import ef_sweep
+
+sys.path.insert(0, str(PROJECT_DIR))
+
+from config import load_settings
+from local_milvus import LocalMilvus
+from milvus_sandbox import INNER_PORT, VERSION
+from word_source import jieba_dict_path, read_words
+
+SEED = 20240601
+EFS = (16, 32, 64, 96, 128)
+"""The brief's four, and 96 to find the smallest ef that meets the recall target."""
+TOP_K = 3
+CONCURRENCY = 16
+WARM_REQUESTS = 50
+"""Unrecorded requests sent to a freshly started server before its c=1 latency run."""
+SERVER_READY_S = 120.0
+POOL_SEGMENTS = ("w1_tp", "w1_profile", "w2_tp", "soak")
+"""Disjoint slices of the query pool, so that no timed run repeats a cached query."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and durations of one run."""
+
+    limit: int | None
+    n_dict: int
+    n_ood: int
+    tp_s: float
+    tp_warmup_s: float
+    soak_s: float
+    soak_warmup_s: float
+    cold_runs: int
+    profile_s: float
+    soak: bool
+
+
+FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True)
+QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short smoke run (20,000 words, 5 s phases)")
+    p.add_argument("--limit", type=int, help="words ingested (default: the whole dictionary)")
+    p.add_argument("--soak", action="store_true", help="run the soak in a --quick run too")
+    p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    p.add_argument("--keep-data", action="store_true", help="keep the Milvus data dir in bench/out")
+    p.add_argument(
+        "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report of a results file"
+    )
+    return p
+
+
+def cpu_groups(server_pid: int, milvus_root: int) -> dict[str, list[int]]:
+    """Process ids by role: our server (with workers), the Milvus binary, its forwarder."""
+    milvus = descendants(milvus_root)
+    return {
+        "server": [p.pid for p in descendants(server_pid)],
+        "milvus": [p.pid for p in milvus if p.name() == "milvus"],
+        "forwarder": [p.pid for p in milvus if p.name() != "milvus"],
+    }
+
+
+def throughput_with_cpu(svc, queries: list[str], tag: str, plan: Plan, milvus_root: int) -> dict:
+    """c=16 for ``plan.tp_s`` s, with the cores each party used meanwhile."""
+    groups = cpu_groups(svc.proc.pid, milvus_root)
+    before, busy0, t0 = proc_cpu(groups), busy_cpu_s(), time.perf_counter()
+    out = load(svc, queries, tag, concurrency=CONCURRENCY, duration=plan.tp_s, warmup=plan.tp_warmup_s)
+    wall = time.perf_counter() - t0
+    after, busy1 = proc_cpu(groups), busy_cpu_s()
+    cores = {k: (after[k] - before[k]) / wall for k in groups}
+    cores["load client"] = out["client_cpu_s"] / wall
+    cores["other work on the machine"] = max(0.0, (busy1 - busy0) / wall - sum(cores.values()))
+    out["cpu_cores"] = cores
+    return out
+
+
+def profile(svc, queries: list[str], plan: Plan) -> dict | None:
+    """py-spy on the server while c=16 load runs (None when py-spy is absent)."""
+    raw = OUT_DIR / f"profile_{svc.name}.txt"
+    before, t0 = thread_cpu(svc.proc.pid), time.perf_counter()
+    spy = start_record(svc.proc.pid, plan.profile_s, raw)
+    if spy is None:
+        return None
+    res = load(svc, queries, f"{svc.name}_profiled", concurrency=CONCURRENCY, duration=plan.profile_s)
+    spy.wait()
+    after, wall = thread_cpu(svc.proc.pid), time.perf_counter() - t0
+    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"]}
+    return summarize_raw(raw, wall, before, after) | extra
+
+
+def measure_service(
+    svc, q: Queries, pool: list[str], plan: Plan, milvus_root: int, *, cached: bool, latency: bool = True
+) -> dict:
+    """c=1 latency (dictionary, OOD, optionally a cached repeat), then c=16 throughput."""
+    res: dict = {"ready_s": svc.wait_ready(SERVER_READY_S), "name": svc.name}
+    load(svc, q.pool[-WARM_REQUESTS:], f"{svc.name}_warm")
+    if not latency:
+        res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
+        return res
+    res["latency_dict"] = load(svc, q.dictionary, f"{svc.name}_c1_dict")
+    res["latency_ood"] = load(svc, q.ood, f"{svc.name}_c1_ood")
+    both = res["latency_dict"]["_latencies_ms"] + res["latency_ood"]["_latencies_ms"]
+    res["latency_all"] = {"latency_ms": summarize(both)}
+    if cached:
+        res["latency_cached"] = load(svc, q.dictionary, f"{svc.name}_c1_cached")
+    res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
+    return res
+
+
+def soak(uri: str, pool: list[str], plan: Plan, milvus_root: int) -> dict:
+    """c=16 for ``plan.soak_s`` s against the default configuration, RSS sampled each second."""
+    from bench_common import RssSampler
+
+    with our_service("soak_w1t2", uri, 1, 2) as svc:
+        svc.wait_ready(SERVER_READY_S)
+        sampler = RssSampler({"server": svc.proc.pid, "milvus": milvus_root})
+        sampler.start()
+        res = load(svc, pool, "soak", concurrency=CONCURRENCY, duration=plan.soak_s)
+        samples = sampler.stop()
+    per_s = np.bincount(np.asarray(res["_done_at_s"], dtype=np.int64))[1:-1]  # whole seconds only
+    res["rps_per_second"] = {
+        "min": int(per_s.min()),
+        "median": float(np.median(per_s)),
+        "max": int(per_s.max()),
+    }
+    warm = next((s for s in samples if s["t"] >= plan.soak_warmup_s), samples[-1])
+    res["rss_mib"] = {
+        who: {"after_warmup": warm[who], "end": samples[-1][who], "change": samples[-1][who] / warm[who] - 1}
+        for who in ("server", "milvus")
+    }
+    res["rss_samples"] = samples
+    return res
+
+
+def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
+    """Every phase, in order; ``results`` fills up as they finish (kept if one fails)."""
+    settings = load_settings()
+    started = time.perf_counter()
+    results |= {
+        "meta": {
+            "command": " ".join([".venv/bin/python", "bench/run_bench.py", *sys.argv[1:]]),
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "backend": f"local Milvus {VERSION} server",
+            "loadavg_start": os.getloadavg(),
+            "git": git_state(),
+            "phases_s": PHASES,
+        },
+        "plan": asdict(plan),
+        "settings": {k: getattr(settings, k) for k in ("search_ef", "hnsw_m", "hnsw_ef_construction")}
+        | {"index_type": settings.index_type, "encoder_backend": settings.encoder_backend, "top_k": TOP_K},
+    }
+    every = [w.text for w in read_words(jieba_dict_path()).words]
+    texts = every[: plan.limit] if plan.limit else every
+    q = pick_queries(texts, set(every), plan.n_dict, plan.n_ood, SEED, settings.max_text_chars)
+    seg = len(q.pool) // len(POOL_SEGMENTS)
+    pools = {name: q.pool[i * seg : (i + 1) * seg] for i, name in enumerate(POOL_SEGMENTS)}
+    results["queries"] = {
+        "seed": SEED,
+        "dictionary": len(q.dictionary),
+        "ood": len(q.ood),
+        "pool_segment": seg,
+    }
+    results["queries"]["examples"] = {"dictionary": q.dictionary[:5], "ood": q.ood[:5]}
+    qfile = OUT_DIR / "queries_encode.json"
+    qfile.write_text(json.dumps(q.dictionary + q.ood, ensure_ascii=False), encoding="utf-8")
+
+    data_dir = OUT_DIR / f"milvus-{os.getpid()}"
+    lm = LocalMilvus(settings, port=0, data_dir=data_dir)
+    try:
+        t0 = time.perf_counter()
+        lm.start()
+        results["meta"]["milvus_start_s"] = time.perf_counter() - t0
+        milvus_root = int(lm.pid_file.read_text().split()[0])
+        step("encoder alone")
+        enc = encode_only(plan.limit, qfile, milvus_root)
+        one = enc.pop("encode_one_ms")
+        enc["encode_one_ms"] = {
+            "dict": summarize(one[: len(q.dictionary)]),
+            "ood": summarize(one[len(q.dictionary) :]),
+        }
+        results["encoder"] = enc
+        results["meta"] |= {"model_fingerprint": enc["fingerprint"], "encoder_backend": enc["backend"]}
+        step("ingest (+ compaction)")
+        milvus_log = data_dir / "logs" / "milvus-stdout.log"
+        results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
+        step("search only + recall")
+        results["search"] = search_phase(lm.uri, settings, q)
+        results["search"]["probes"] = search_probes(lm.uri, milvus_root, INNER_PORT, settings.search_ef)
+        step("cold start")
+        results["cold_start"] = cold_start(lm.uri, plan.cold_runs, 1, 2)
+        prof = not args.no_profile
+        services = {}
+        for name, workers in (("ours_w1t2", 1), ("ours_w2t2", 2)):
+            step(f"service {name}")
+            with our_service(name, lm.uri, workers, 2) as svc:
+                pool = pools["w1_tp" if workers == 1 else "w2_tp"]
+                services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
+                if prof and workers == 1:
+                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
+        for name, threads in (("original", 0), ("original_t1", 1)):
+            step(f"service {name}")
+            with original_service(name, lm.uri, threads) as svc:
+                services[name] = measure_service(
+                    svc, q, pools["w1_tp"], plan, milvus_root, cached=False, latency=threads == 0
+                )
+                if prof and threads == 0:
+                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
+        results["services"] = services
+        if plan.soak or args.soak:
+            step("soak")
+            results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)
+    finally:
+        lm.stop()
+        if not args.keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    step("report")
+    results["meta"]["loadavg_end"] = os.getloadavg()
+    results["meta"]["wall_s"] = time.perf_counter() - started
+    return results
+
+
+def search_phase(uri: str, settings, q: Queries) -> dict:
+    """Search-only latency and tie-aware recall per ef, on the queries' server-made vectors."""
+    from store import connect
+
+    vectors = np.load(OUT_DIR / "vectors.npy")
+    ids = np.load(OUT_DIR / "ids.npy")
+    qv = np.load(OUT_DIR / "query_vectors.npy")
+    sets = {"dict": qv[: len(q.dictionary)], "ood": qv[len(q.dictionary) :]}
+    client = connect(settings.replace(milvus_uri=uri))
+    try:
+        efs = sorted({*EFS, settings.search_ef})
+        sweep = ef_sweep(client, settings, sets, vectors, ids, efs, TOP_K)
+    finally:
+        client.close()
+    for per_set in sweep.values():
+        for entry in per_set.values():
+            entry.pop("latencies_ms")
+    return {"configured_ef": settings.search_ef, "by_ef": sweep}
+
+
+PHASES: dict[str, float] = {}
+"""Wall seconds of each phase of the run, in order."""
+_phase_started: list[tuple[str, float]] = []
+
+
+def step(name: str) -> None:
+    """Log the start of a phase (and record how long the previous one took)."""
+    now = time.perf_counter()
+    if _phase_started:
+        prev, t0 = _phase_started.pop()
+        PHASES[prev] = now - t0
+    _phase_started.append((name, now))
+    print(f"[{time.strftime('%H:%M:%S')}] {name}", flush=True)
+
+
+def git_state() -> dict:
+    """The commit measured and the files that differ from it (read-only git calls)."""
+
+    def git(*args: str) -> str:
+        res = subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+        return res.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "changed": git("status", "--porcelain").splitlines(),
+    }
+
+
+def strip_private(obj):
+    """Drop keys starting with ``_`` (raw samples kept in bench/out only)."""
+    if isinstance(obj, dict):
+        return {k: strip_private(v) for k, v in obj.items() if not str(k).startswith("_")}
+    if isinstance(obj, list):
+        return [strip_private(v) for v in obj]
+    return obj
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.render:
+        write_report(json.loads(args.render.read_text()), args.render.with_name("RESULTS.md"))
+        return 0
+    plan = QUICK if args.quick else FULL
+    if args.limit:
+        plan = Plan(**(asdict(plan) | {"limit": args.limit}))
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    results: dict = {}
+    try:
+        run(args, plan, results)
+    except BaseException:
+        partial = OUT_DIR / "results_partial.json"
+        partial.write_text(json.dumps(strip_private(results), indent=1, ensure_ascii=False, default=str))
+        step(f"failed; what was measured is in {partial}")
+        raise
+    results = strip_private(results)
+    # A smoke run must not overwrite the real figures.
+    where = OUT_DIR if args.quick else BENCH_DIR
+    (where / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_report(results, where / "RESULTS.md")
+    step(f"done in {results['meta']['wall_s']:.0f} s: {where / 'RESULTS.md'}, {where / 'results.json'}")
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the run like Ctrl-C: servers and Milvus are stopped on the way out."""
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

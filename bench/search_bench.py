@@ -1,0 +1,87 @@
+"""Milvus search alone: latency per query and tie-aware recall@k against exact search."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from bench_common import MS_PER_S, summarize
+
+TIE_TOLERANCE = 1e-6
+"""A returned id is correct when its exact score is at least the exact k-th best minus this."""
+EXACT_CHUNK_QUERIES = 64
+"""Queries scored against all vectors at once (64 x 349k float32 = 89 MB)."""
+WARMUP_SEARCHES = 50
+
+
+def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """The exact k-th best inner product of each query over all ``vectors``."""
+    out = np.empty(len(queries), dtype=np.float64)
+    for start in range(0, len(queries), EXACT_CHUNK_QUERIES):
+        scores = queries[start : start + EXACT_CHUNK_QUERIES] @ vectors.T
+        top = np.partition(scores, -k, axis=1)[:, -k:]
+        out[start : start + EXACT_CHUNK_QUERIES] = top.min(axis=1)
+    return out
+
+
+def tie_aware_recall(
+    returned_ids: Sequence[Sequence[int]],
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    row_of_id: dict[int, int],
+    kth: np.ndarray,
+    k: int,
+) -> float:
+    """Mean fraction of the k slots holding an id whose exact score reaches the k-th best."""
+    correct = 0
+    for q, ids, bar in zip(queries, returned_ids, kth, strict=True):
+        for i in ids[:k]:
+            if float(vectors[row_of_id[int(i)]] @ q) >= bar - TIE_TOLERANCE:
+                correct += 1
+    return correct / (k * len(queries))
+
+
+def timed_searches(store, queries: np.ndarray, top_k: int) -> tuple[list[float], list[list[int]]]:
+    """Latency (ms) and returned ids of ``store.search`` for each query, one at a time."""
+    for q in queries[:WARMUP_SEARCHES]:
+        store.search(q, top_k)
+    latencies, ids = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        hits = store.search(q, top_k)
+        latencies.append((time.perf_counter() - t0) * MS_PER_S)
+        ids.append([h.id for h in hits])
+    return latencies, ids
+
+
+def ef_sweep(
+    client,
+    settings,
+    query_sets: dict[str, np.ndarray],
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    efs: Sequence[int],
+    top_k: int,
+) -> dict:
+    """Per ef and query set: search-only latency summary and tie-aware recall@top_k.
+
+    Searches go through ``WordStore.search`` (the service's exact call) with
+    ``search_ef`` replaced, on one client from this process.
+    """
+    from store import WordStore
+
+    row_of_id = {int(i): r for r, i in enumerate(ids)}
+    kth = {name: exact_kth_scores(vectors, q, top_k) for name, q in query_sets.items()}
+    out: dict = {}
+    for ef in efs:
+        store = WordStore(client, settings.replace(search_ef=ef))
+        out[str(ef)] = {}
+        for name, q in query_sets.items():
+            lat, got = timed_searches(store, q, top_k)
+            out[str(ef)][name] = {
+                "latency_ms": summarize(lat),
+                "recall": tie_aware_recall(got, q, vectors, row_of_id, kth[name], top_k),
+                "latencies_ms": lat,
+            }
+    return out
