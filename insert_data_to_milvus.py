@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings, configure_logging, load_settings
-from model_source import resolve_model
+from model_source import ModelNotFoundError, resolve_model
 from word_source import Word, jieba_dict_path, read_words
 
 log = logging.getLogger("wordsim.ingest")
@@ -124,7 +124,11 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
         log.error("no words to load from %s", source_path)
         return 1
 
-    model = resolve_model(settings)
+    try:
+        model = resolve_model(settings)
+    except ModelNotFoundError as exc:
+        log.error("%s", exc)
+        return 2
     try:
         store = WordStore.open(settings)
     except StoreError as exc:

