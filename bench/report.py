@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phases import LOAD_REFUSAL
+from ingest_phase import LOAD_REFUSAL
 from report_extra import probe_table
 from report_util import LABEL, MIB, context, ms, table
 from targets import NOT_SERVED, evaluate

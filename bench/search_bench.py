@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from collections.abc import Sequence
 
 import numpy as np
-from bench_common import MS_PER_S, summarize
+from bench_common import BENCH_DIR, MS_PER_S, OUT_DIR, PYTHON, child_env, descendants, run_logged, summarize
 
 TIE_TOLERANCE = 1e-6
 """A returned id is correct when its exact score is at least the exact k-th best minus this."""
 EXACT_CHUNK_QUERIES = 64
 """Queries scored against all vectors at once (64 x 349k float32 = 89 MB)."""
 WARMUP_SEARCHES = 50
+PROBE_QUERIES = 400
+"""Query vectors per Milvus probe (of the 1,200): enough for a stable p50."""
 
 
 def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -84,4 +88,24 @@ def ef_sweep(
                 "recall": tie_aware_recall(got, q, vectors, row_of_id, kth[name], top_k),
                 "latencies_ms": lat,
             }
+    return out
+
+
+def search_probes(uri: str, milvus_root: int, inner_port: int, ef: int) -> dict:
+    """``search_probe.py`` through the forwarder, and straight to Milvus inside its
+    network namespace (``nsenter``; skipped where that is not permitted)."""
+    vectors = OUT_DIR / "query_vectors.npy"
+    base = [str(BENCH_DIR / "search_probe.py"), "--vectors", str(vectors), "--ef", str(ef)]
+    base += ["--limit", str(PROBE_QUERIES)]
+    out: dict = {}
+    run = run_logged([PYTHON, *base, "--uri", uri], child_env(), "probe_forwarded.log")
+    out["forwarded"] = json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None
+    milvus = [p.pid for p in descendants(milvus_root) if p.name() == "milvus"]
+    nsenter = shutil.which("nsenter")
+    if not milvus or not nsenter:
+        out["direct"] = None
+        return out
+    cmd = [nsenter, "-t", str(milvus[0]), "-n", PYTHON, *base, "--uri", f"http://127.0.0.1:{inner_port}"]
+    run = run_logged(cmd, child_env(), "probe_direct.log")
+    out["direct"] = json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None
     return out
