@@ -4,10 +4,11 @@
     python insert_data_to_milvus.py --input my.txt  # "word freq pos" or one word per line
     python insert_data_to_milvus.py --drop          # rebuild from scratch
 
-The source is cut into chunks of consecutive lines. Before a chunk is encoded its ids are
-counted in Milvus: a complete chunk is skipped, a partial one (a run killed mid-chunk)
-is upserted, so a re-run continues where the last one stopped and never duplicates a row.
-Encoding of chunk k+1 overlaps the insert of chunk k.
+The source is cut into chunks of consecutive lines; encoding of chunk k+1 overlaps the
+insert of chunk k. A new collection is filled without an index, then compacted and
+indexed once, then loaded. A re-run continues where the last one stopped and never
+duplicates a row: it indexes and loads what is there, counts the ids of each chunk,
+skips complete chunks, and upserts partial ones (a run killed mid-chunk).
 """
 
 from __future__ import annotations
@@ -70,12 +71,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     return p
 
 
-def plan_chunks(store, words: Sequence[Word], chunk_size: int) -> list[Chunk]:
+def plan_chunks(store, words: Sequence[Word], chunk_size: int, *, fresh: bool) -> list[Chunk]:
     """Chunks still to write: absent ones are inserted, partial ones upserted."""
     todo = []
     for start in range(0, len(words), chunk_size):
         part = list(words[start : start + chunk_size])
-        present = store.count(part[0].id, part[-1].id) if store.exists() else 0
+        present = 0 if fresh else store.count(part[0].id, part[-1].id)
         if present < len(part):
             todo.append(Chunk(part, upsert=present > 0))
     return todo
@@ -137,15 +138,28 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.drop:
             store.drop()
-        if store.exists():
+        fresh = not store.exists()
+        if not fresh:
             store.check_model(model.fingerprint)
+            if not store.has_index():
+                # An earlier bulk load stopped before its index: counting rows needs a
+                # loaded collection, and loading needs the index.
+                log.info("collection %s has no index yet: indexing the rows it holds", store.name)
+                store.flush()
+                store.build_index()
             store.ensure_loaded()
-        todo = plan_chunks(store, report.words, args.chunk_size)
+        todo = plan_chunks(store, report.words, args.chunk_size, fresh=fresh)
         pending = sum(len(c.words) for c in todo)
         log.info("%d of %d words to write (%d chunks)", pending, len(report.words), len(todo))
         if todo:
             write_chunks(settings, store, model, todo, pending, args)
         store.flush()
+        if not store.has_index():
+            t0 = time.perf_counter()
+            store.compact()
+            store.build_index()
+            store.ensure_loaded()
+            log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
         total = store.count()
         expected = len(report.words)
         status = "OK" if total == expected else "MISMATCH"

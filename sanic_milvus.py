@@ -86,6 +86,7 @@ def open_backends(settings: Settings, encoder=None, store=None):
             "load the words first with python insert_data_to_milvus.py"
         )
     store.check_model(encoder.fingerprint)
+    store.require_index()
     store.ensure_loaded()
     return encoder, store
 

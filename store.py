@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,11 @@ PROP_MODEL = "wordsim.model"
 PROP_DIM = "wordsim.dim"
 PROP_SOURCE_ROWS = "wordsim.source_rows"
 OUTPUT_FIELDS = ["text"]
+VECTOR_FIELD = "vector"
+POLL_S = 0.5
+PROGRESS_EVERY_S = 30.0
+COMPACT_TIMEOUT_S = 600.0
+INDEX_SETTLE_S = 5.0
 
 
 class StoreError(RuntimeError):
@@ -116,19 +122,12 @@ class WordStore:
             log.info("dropped collection %s", self.name)
 
     def create(self, dim: int, model_fingerprint: str, source_rows: int) -> None:
-        """Create the collection with its HNSW/IP index, record the model, and load it."""
-        s = self.settings
-        index = self.client.prepare_index_params()
-        index.add_index(
-            field_name="vector",
-            index_type=s.index_type,
-            metric_type="IP",
-            params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
-        )
+        """Create the collection and record the model; no index yet. A bulk load inserts
+        first and then builds the index once (:meth:`build_index`), instead of indexing
+        small segments during the insert and again after Milvus merges them."""
         self.client.create_collection(
             self.name,
             schema=build_schema(dim),
-            index_params=index,
             consistency_level="Bounded",
             properties={
                 PROP_MODEL: model_fingerprint,
@@ -136,14 +135,78 @@ class WordStore:
                 PROP_SOURCE_ROWS: str(source_rows),
             },
         )
-        log.info(
-            "created collection %s (dim %d, %s M=%d efConstruction=%d, IP)",
-            self.name,
-            dim,
-            s.index_type,
-            s.hnsw_m,
-            s.hnsw_ef_construction,
-        )
+        log.info("created collection %s (dim %d)", self.name, dim)
+
+    def has_index(self) -> bool:
+        return bool(self.client.list_indexes(self.name, field_name=VECTOR_FIELD))
+
+    def require_index(self) -> None:
+        """Raise :class:`StoreError` when the collection has no index: its bulk load stopped
+        before the index was built (Milvus Lite would search it, by brute force)."""
+        if not self.has_index():
+            raise StoreError(
+                f"collection {self.name!r} has no index yet: its load has not finished. "
+                "Run python insert_data_to_milvus.py (it continues where it stopped)."
+            )
+
+    def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
+        """Merge the segments a bulk insert left behind (Milvus would do it on its own
+        minutes later, rebuilding the index of the merged segments)."""
+        job = self.client.compact(self.name)
+        deadline = time.monotonic() + timeout_s
+        while (state := str(self.client.get_compaction_state(job))) != "Completed":
+            if time.monotonic() > deadline:
+                log.warning(
+                    "compaction of %s still %s after %.0f s; indexing anyway", self.name, state, timeout_s
+                )
+                return
+            time.sleep(POLL_S)
+
+    def build_index(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
+        """Create the HNSW/IP index unless it exists, and wait until every row is indexed."""
+        s = self.settings
+        # Right after create_index Milvus may report nothing pending yet: wait for every
+        # flushed row to be counted as indexed (or, as segments too small to index never
+        # are, for the index to stay finished with nothing pending for a moment).
+        rows = int(self.client.get_collection_stats(self.name).get("row_count", 0))
+        if not self.has_index():
+            index = self.client.prepare_index_params()
+            index.add_index(
+                field_name=VECTOR_FIELD,
+                index_type=s.index_type,
+                metric_type="IP",
+                params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
+            )
+            self.client.create_index(self.name, index)
+            log.info(
+                "building the index of %s: %s M=%d efConstruction=%d, IP",
+                self.name,
+                s.index_type,
+                s.hnsw_m,
+                s.hnsw_ef_construction,
+            )
+        t0 = last = time.monotonic()
+        while True:
+            info = self.client.describe_index(self.name, VECTOR_FIELD)
+            if str(info.get("state")) == "Failed":
+                raise StoreError(
+                    f"Milvus failed to build the index of {self.name}: {info.get('index_state_fail_reason')}"
+                )
+            indexed = int(info.get("indexed_rows", 0))
+            settled = str(info.get("state")) == "Finished" and time.monotonic() - t0 > INDEX_SETTLE_S
+            if info.get("pending_index_rows", 0) == 0 and (indexed >= rows or settled):
+                break
+            if time.monotonic() - last >= progress_every_s:
+                last = time.monotonic()
+                log.info(
+                    "indexing %s: %d of %d rows indexed (%.0f s)",
+                    self.name,
+                    indexed,
+                    rows,
+                    last - t0,
+                )
+            time.sleep(POLL_S)
+        log.info("index of %s built in %.1f s", self.name, time.monotonic() - t0)
 
     def properties(self) -> dict[str, str]:
         return dict(self.client.describe_collection(self.name).get("properties") or {})
@@ -178,6 +241,7 @@ class WordStore:
         """Load the collection unless it is loaded (a restarted Milvus may have released it)."""
         state = self.client.get_load_state(self.name, timeout=self.settings.milvus_timeout_s).get("state")
         if str(state).rsplit(".", 1)[-1] != "Loaded":
+            self.require_index()
             log.info("loading collection %s (state %s)", self.name, state)
             self.client.load_collection(self.name)
 

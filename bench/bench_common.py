@@ -94,7 +94,7 @@ class Service:
 
     def start(self) -> None:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        log = self.log_path.open("wb")  # this run only
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(
             self.cmd,

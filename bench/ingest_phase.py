@@ -24,6 +24,8 @@ _WROTE_LINE = re.compile(
     r"wrote (\d+) words in ([\d.]+) s: encode ([\d.]+) s \((\d+) words/s\), "
     r"insert ([\d.]+) s \((\d+) rows/s\)"
 )
+_BUILT_LINE = re.compile(r"index of \S+ built in ([\d.]+) s")
+_FINISH_LINE = re.compile(r"compacted, indexed and loaded in ([\d.]+) s")
 
 
 def ingest(uri: str, limit: int | None, collection: str, milvus_log: Path, milvus_root: int) -> dict:
@@ -71,9 +73,16 @@ def ingest(uri: str, limit: int | None, collection: str, milvus_log: Path, milvu
         "insert_s": float(wrote.group(5)),
         "insert_rows_per_s": int(wrote.group(6)),
         "write_wall_s": float(wrote.group(2)),
+        "index_build_s": _seconds(_BUILT_LINE, run.output),
+        "compact_index_load_s": _seconds(_FINISH_LINE, run.output),
         "peak_rss_bytes": run.peak_rss_bytes,
         "index": {k: index.get(k) for k in ("index_type", "M", "efConstruction", "metric_type")},
     }
+
+
+def _seconds(pattern: re.Pattern, text: str) -> float | None:
+    found = pattern.search(text)
+    return float(found.group(1)) if found else None
 
 
 def index_served(uri: str, collection: str, milvus_log: Path) -> dict:
@@ -113,9 +122,10 @@ def _wait_index_served(uri: str, collection: str, rows: int, milvus_log: Path) -
 def settle_compaction(
     client, uri: str, collection: str, rows: int, milvus_log: Path, milvus_root: int
 ) -> dict:
-    """Merge the ingest's small segments now (``compact``) and wait until the merged segment is
-    indexed and served and Milvus is idle. Milvus would otherwise do this on its own a few
-    minutes later, rebuilding an HNSW index on one core in the middle of the measurements."""
+    """Compact now (``compact``) and wait until every segment is indexed and served and Milvus
+    is idle, so that no background merge and index rebuild, which Milvus would otherwise
+    start on its own, lands in the middle of the measurements. The ingest already compacts
+    before it builds the index, so this normally finds nothing to do."""
     t0, cpu0 = time.perf_counter(), tree_cpu_s(milvus_root)
     job = client.compact(collection)
     state = ""

@@ -89,6 +89,22 @@ def original_service(name: str, uri: str, torch_threads: int) -> Service:
     return Service(name, cmd, child_env(), port)
 
 
+def noop_service() -> Service:
+    port = free_port()
+    return Service("noop", [PYTHON, str(BENCH_DIR / "noop_app.py"), "--port", str(port)], child_env(), port)
+
+
+def http_floor(queries: list[str], warm: list[str]) -> dict:
+    """c=1 latency of a bare Sanic app with a fixed answer (same client, same queries)."""
+    with noop_service() as svc:
+        svc.wait_ready(SERVER_READY_TIMEOUT_S)
+        load(svc, warm, "noop_warm")
+        res = load(svc, queries, "noop_c1")
+    res.pop("_latencies_ms")
+    res.pop("_done_at_s")
+    return res
+
+
 def load(
     service: Service,
     queries: list[str],

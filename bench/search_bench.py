@@ -109,3 +109,12 @@ def search_probes(uri: str, milvus_root: int, inner_port: int, ef: int) -> dict:
     run = run_logged(cmd, child_env(), "probe_direct.log")
     out["direct"] = json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None
     return out
+
+
+def inproc_probe(uri: str, texts: list[str]) -> dict | None:
+    """``inproc_probe.py``: encode + search per query in one process, no HTTP."""
+    qfile = OUT_DIR / "queries_inproc.json"
+    qfile.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    cmd = [PYTHON, str(BENCH_DIR / "inproc_probe.py"), "--uri", uri, "--queries", str(qfile)]
+    run = run_logged(cmd, child_env(), "inproc_probe.log")
+    return json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None

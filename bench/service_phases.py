@@ -7,7 +7,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from bench_common import BENCH_DIR, OUT_DIR, RssSampler, busy_cpu_s, descendants, proc_cpu, summarize
+from bench_common import (
+    BENCH_DIR,
+    MS_PER_S,
+    OUT_DIR,
+    RssSampler,
+    busy_cpu_s,
+    descendants,
+    proc_cpu,
+    summarize,
+)
 from phases import Queries, load, our_service
 from profile_tools import start_record, summarize_raw, thread_cpu
 
@@ -84,7 +93,11 @@ def measure_service(
     if not latency:
         res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
         return res
+    groups = cpu_groups(svc.proc.pid, milvus_root)
+    before = proc_cpu(groups)
     res["latency_dict"] = load(svc, q.dictionary, f"{svc.name}_c1_dict")
+    after, n = proc_cpu(groups), res["latency_dict"]["requests"]
+    res["latency_dict"]["cpu_ms_per_request"] = {k: (after[k] - before[k]) / n * MS_PER_S for k in groups}
     res["latency_ood"] = load(svc, q.ood, f"{svc.name}_c1_ood")
     both = res["latency_dict"]["_latencies_ms"] + res["latency_ood"]["_latencies_ms"]
     res["latency_all"] = {"latency_ms": summarize(both)}

@@ -163,9 +163,34 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
             f"- {SHORT[name]}, {label}: e2e p50 {e2e:.2f} ms ≈ encoder alone {e50:.2f} ms "
             f"({e50 / e2e:.0%}) + "
             f"Milvus search alone {s50:.2f} ms ({s50 / e2e:.0%}) + the rest {rest:.2f} ms ({rest / e2e:.0%}: "
-            f"HTTP, Sanic, executor hops, JSON, client). {E2E_OVER_SEARCH_MAX}× the search allows only "
+            f"HTTP, the service's path, and the encoder and Milvus slowing each other down). "
+            f"{E2E_OVER_SEARCH_MAX}× the search allows only "
             f"{(E2E_OVER_SEARCH_MAX - 1) * s50:.2f} ms for encoder + rest, and the encoder alone takes "
             f"{e50:.2f} ms; {E2E_P50_MAX_MS:g} ms is below the search alone."
+        )
+    inproc = r.get("inproc")
+    if inproc:
+        t, e, s_ = (inproc[k]["p50"] for k in ("total_ms", "encode_ms", "search_ms"))
+        e2e = r["services"][name]["latency_dict"]["latency_ms"]["p50"]
+        out.append(
+            f"  The same work in one process without HTTP, each query encoded and then searched: p50 "
+            f"{t:.2f} ms (encode {e:.2f}, search {s_:.2f}), against {enc['dict']['p50']:.2f} and "
+            f"{search['dict']['latency_ms']['p50']:.2f} ms in loops of one kind of call: interleaved, the "
+            "encoder and Milvus evict each other's working sets on the 2 shared cores. HTTP, Sanic and the "
+            f"service's own path add {e2e - t:.2f} ms to that."
+        )
+    cpu = r["services"][name]["latency_dict"].get("cpu_ms_per_request")
+    if cpu:
+        out.append(
+            f"  At c=1 each dictionary request cost the server {cpu['server']:.2f} ms of CPU (the encoder "
+            f"alone is {enc['dict']['p50']:.2f} ms of it; the rest is Sanic, the request's Python path and "
+            f"the pymilvus client) and Milvus {cpu['milvus']:.2f} ms"
+            + (
+                f"; a bare Sanic app with a fixed answer (bench/noop_app.py, same client) takes "
+                f"{r['http_floor']['latency_ms']['p50']:.2f} ms p50."
+                if "http_floor" in r
+                else "."
+            )
         )
     probes = r["search"].get("probes") or {}
     fwd, direct = probes.get("forwarded"), probes.get("direct")
@@ -250,11 +275,16 @@ def analysis(r: dict) -> list[str]:
         i, e = r["ingest"], r["encoder"]
         out.append(
             f"- Ingest: process {i['process_wall_s']:.1f} s (its encode loop {i['encode_s']:.1f} s, inserts "
-            f"{i['insert_s']:.1f} s overlapping it, {i['process_cpu_s']:.1f} s CPU) + "
-            f"{i['index_wait_s']:.1f} s "
-            f"waiting for the index after it exits; the encoder alone took {e['encode_s']:.1f} s. The "
-            f"ingest's encode loop is {i['encode_s'] / e['encode_s']:.2f}× the encoder alone: Milvus "
-            "ingests and builds its index on the same 2 cores meanwhile."
+            f"{i['insert_s']:.1f} s overlapping it, {i['process_cpu_s']:.1f} s CPU"
+            + (
+                f"; then compaction, one index build ({i['index_build_s']:.1f} s) and load: "
+                f"{i['compact_index_load_s']:.1f} s"
+                if i.get("compact_index_load_s") is not None
+                else ""
+            )
+            + f") + {i['index_wait_s']:.1f} s waiting for the index after it exits; the encoder alone took "
+            f"{e['encode_s']:.1f} s. The ingest's encode loop is {i['encode_s'] / e['encode_s']:.2f}× the "
+            "encoder alone."
         )
         if "milvus_cpu_s" in i:
             cores = r["meta"]["cpu_count"]

@@ -99,10 +99,13 @@ def test_killed_ingest_resumes_to_exact_rows_without_duplicates(any_env, encoder
         store.close()
 
 
-def test_rerun_of_complete_ingest_writes_nothing(env):
+def test_fresh_load_is_indexed_once_and_a_rerun_writes_nothing(env):
     first = ingest(env, "--limit=300")
     out, _ = first.communicate(timeout=300)
     assert first.returncode == 0, out
+    # Inserted without an index, then compacted, indexed once and loaded.
+    assert out.index("wrote 300 words") < out.index("building the index") < out.index("index of")
+    assert "compacted, indexed and loaded" in out
     again = ingest(env, "--limit=300")
     out, _ = again.communicate(timeout=300)
     assert again.returncode == 0 and "0 of 300 words to write" in out, out
@@ -135,5 +138,40 @@ def test_bad_source_lines_are_reported_by_line_number_and_skipped(env, tmp_path)
     store = open_store(env)
     try:
         assert store.ids_between(0, 10) == [0, 4]
+    finally:
+        store.close()
+
+
+def test_rerun_indexes_and_completes_a_load_stopped_before_its_index(env, encoder):
+    """A bulk load killed after some inserts leaves a collection without an index; the
+    re-run indexes what is there, counts it, and writes only the rest."""
+    from word_source import jieba_dict_path, read_words
+
+    words = read_words(jieba_dict_path(), limit=300).words
+    store = open_store(env)
+    try:
+        store.create(encoder.dim, encoder.fingerprint, len(words))
+        first = words[:120]
+        vectors = encoder.encode([w.text for w in first])
+        store.write(
+            [
+                {"id": w.id, "text": w.text, "freq": w.freq, "pos": w.pos, "vector": v}
+                for w, v in zip(first, vectors, strict=True)
+            ],
+            upsert=False,
+        )
+        assert not store.has_index()
+    finally:
+        store.close()
+    proc = ingest(env, "--limit=300", "--chunk-size=100")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    # Chunk 0-99 is complete, 100-199 partial (upserted whole), 200-299 absent.
+    assert "has no index yet" in out and "200 of 300 words to write (2 chunks)" in out, out
+    assert "300 rows, source: 300 words -> OK" in out
+    store = open_store(env)
+    try:
+        assert store.has_index()
+        assert store.ids_between(0, 1000) == list(range(300))
     finally:
         store.close()

@@ -55,3 +55,12 @@ def test_locked_milvus_lite_database_is_reported_clearly(env):
         holder.close()
     assert done.returncode == 2
     assert "open in another process" in done.stderr
+
+
+def test_refuses_collection_without_index_and_says_to_finish_the_load(env, encoder):
+    store = WordStore.open(load_settings(environ=env))
+    store.create(encoder.dim, encoder.fingerprint, 1)
+    store.close()
+    done = serve(env)
+    assert done.returncode == 2
+    assert "no index yet" in done.stderr and "insert_data_to_milvus.py" in done.stderr
