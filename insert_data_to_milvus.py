@@ -8,7 +8,8 @@ The source is cut into chunks of consecutive lines; encoding of chunk k+1 overla
 insert of chunk k. A new collection is filled without an index, then compacted and
 indexed once, then loaded. A re-run continues where the last one stopped and never
 duplicates a row: it indexes and loads what is there, counts the ids of each chunk,
-skips complete chunks, and upserts partial ones (a run killed mid-chunk).
+skips complete chunks, upserts partial ones (a run killed mid-chunk), then compacts
+and indexes what it added.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
                 # loaded collection, and loading needs the index.
                 log.info("collection %s has no index yet: indexing the rows it holds", store.name)
                 store.flush()
+                store.compact()
                 store.build_index()
             store.ensure_loaded()
         todo = plan_chunks(store, report.words, args.chunk_size, fresh=fresh)
@@ -154,7 +156,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
         if todo:
             write_chunks(settings, store, model, todo, pending, args)
         store.flush()
-        if not store.has_index():
+        if todo:
+            # Merge what this run wrote, then index it: the whole collection once on a first
+            # load, only the merged segments on a resumed one.
             t0 = time.perf_counter()
             store.compact()
             store.build_index()

@@ -139,9 +139,11 @@ def run_isolated(data_dir: Path, listen_fd: int | None, port: int | None) -> int
     for comp in _COMPONENTS:
         cfg.set(f"{comp}.ip", "127.0.0.1")
     cfg.set("common.gracefulStopTimeout", 2)  # else a query node with loaded segments waits 30 min
-    # The ingest merges its small segments before it builds the index once; Milvus' default
-    # merges only indexed segments, which builds the index twice (small, then merged).
+    # The ingest merges its segments (manual compaction) before it builds the index once.
+    # Milvus' defaults would build it twice: they merge only indexed segments, and merge on
+    # their own at any time, also while an index is being built on the segments merged.
     cfg.set("dataCoord.compaction.indexBasedCompaction", "false")
+    cfg.set("dataCoord.compaction.enableAutoCompaction", "false")
     server = MilvusServer(cfg, wait_for_started=False, proxy_port=port or INNER_PORT)
     try:
         server.start()

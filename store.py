@@ -150,8 +150,9 @@ class WordStore:
             )
 
     def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
-        """Merge the segments a bulk insert left behind (Milvus would do it on its own
-        minutes later, rebuilding the index of the merged segments)."""
+        """Merge the small segments an insert leaves behind: fewer segments to search. (Milvus
+        would do it on its own later, if configured to, rebuilding the index of the merged
+        segments.)"""
         job = self.client.compact(self.name)
         deadline = time.monotonic() + timeout_s
         while (state := str(self.client.get_compaction_state(job))) != "Completed":
@@ -177,7 +178,7 @@ class WordStore:
                 metric_type="IP",
                 params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
             )
-            self.client.create_index(self.name, index)
+            self.client.create_index(self.name, index, sync=False)  # waited for below, with progress
             log.info(
                 "building the index of %s: %s M=%d efConstruction=%d, IP",
                 self.name,
