@@ -150,18 +150,34 @@ class WordStore:
             )
 
     def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
-        """Merge the small segments an insert leaves behind: fewer segments to search. (Milvus
-        would do it on its own later, if configured to, rebuilding the index of the merged
-        segments.)"""
-        job = self.client.compact(self.name)
+        """Merge the small segments an insert leaves behind: fewer segments to search, and
+        the index built once per final segment. One pass may leave a remainder segment
+        that the next pass merges, so passes repeat while they reduce the segment count.
+        (Milvus would merge on its own later, if configured to, rebuilding the index of
+        the merged segments.)"""
         deadline = time.monotonic() + timeout_s
-        while (state := str(self.client.get_compaction_state(job))) != "Completed":
-            if time.monotonic() > deadline:
-                log.warning(
-                    "compaction of %s still %s after %.0f s; indexing anyway", self.name, state, timeout_s
-                )
+        segments = self._segment_count()
+        while True:
+            job = self.client.compact(self.name)
+            while (state := str(self.client.get_compaction_state(job))) != "Completed":
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "compaction of %s still %s after %.0f s; indexing anyway", self.name, state, timeout_s
+                    )
+                    return
+                time.sleep(POLL_S)
+            after = self._segment_count()
+            if segments is None or after is None or after >= segments:
                 return
-            time.sleep(POLL_S)
+            log.info("compacted %s: %d segments -> %d", self.name, segments, after)
+            segments = after
+
+    def _segment_count(self) -> int | None:
+        """Flushed segments of the collection (None where Milvus cannot tell: Milvus Lite)."""
+        try:
+            return len(self.client.list_persistent_segments(self.name))
+        except Exception:  # Milvus Lite does not implement it
+            return None
 
     def build_index(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
         """Create the HNSW/IP index unless it exists, and wait until every row is indexed."""
