@@ -151,10 +151,11 @@ class WordStore:
 
     def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
         """Merge the small segments an insert leaves behind: fewer segments to search, and
-        the index built once per final segment. One pass may leave a remainder segment
-        that the next pass merges, so passes repeat while they reduce the segment count.
-        (Milvus would merge on its own later, if configured to, rebuilding the index of
-        the merged segments.)"""
+        the index built once per final segment. Passes repeat while they reduce the
+        segment count. (Measured on the full dictionary: the first pass leaves 327,680 +
+        21,366 rows, and a pass right after it merges nothing more, so 2 segments get
+        indexed. Milvus, where configured to merge on its own, may merge them later and
+        rebuild their index.)"""
         deadline = time.monotonic() + timeout_s
         segments = self._segment_count()
         while True:
