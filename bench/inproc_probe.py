@@ -17,22 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 WARMUP = 30
-MS_PER_S = 1000.0
 TOP_K = 3
 
 
-def pct(values: list[float]) -> dict[str, float]:
-    p50, p90, p99 = np.percentile(values, [50, 90, 99])
-    return {"n": len(values), "p50": float(p50), "p90": float(p90), "p99": float(p99)}
-
-
 def main(argv: list[str] | None = None) -> int:
+    from bench_common import MS_PER_S, summarize
+
     from config import load_settings
     from embedding import encoder_for
     from model_source import resolve_model
@@ -48,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     encoder = encoder_for(settings, resolve_model(settings), threads=settings.torch_threads or 1)
     store = WordStore.open(settings)
     try:
+        store.ensure_loaded()  # Milvus Lite forgets the load when its process ends
         for text in texts[:WARMUP]:
             store.search_many(encoder.encode([text]), TOP_K)
         enc, search, total = [], [], []
@@ -62,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             total.append((t2 - t0) * MS_PER_S)
     finally:
         store.close()
-    print(json.dumps({"encode_ms": pct(enc), "search_ms": pct(search), "total_ms": pct(total)}), flush=True)
+    out = {"encode_ms": summarize(enc), "search_ms": summarize(search), "total_ms": summarize(total)}
+    print(json.dumps(out), flush=True)
     return 0
 
 

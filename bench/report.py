@@ -10,9 +10,13 @@ from report_util import LABEL, MIB, context, ms, table
 from targets import NOT_SERVED, evaluate
 
 
+def pct_row(name: str, p: dict) -> list[object]:
+    """A table row of a percentile summary (``summarize``); max blank where not recorded."""
+    return [name, p["n"], ms(p["p50"]), ms(p["p90"]), ms(p["p99"]), ms(p["max"]) if "max" in p else ""]
+
+
 def lat_row(name: str, s: dict) -> list[object]:
-    lat = s["latency_ms"]
-    return [name, lat["n"], ms(lat["p50"]), ms(lat["p90"]), ms(lat["p99"]), ms(lat["max"])]
+    return pct_row(name, s["latency_ms"])
 
 
 def header(r: dict) -> list[str]:
@@ -161,39 +165,15 @@ def latency_section(r: dict) -> list[str]:
             ("encode_ms", "its encode"),
             ("search_ms", "its search"),
         ):
-            v = inproc[key]
             rows.append(
-                [
-                    f"in one process, no HTTP (bench/inproc_probe.py), dictionary words: {what}",
-                    v["n"],
-                    ms(v["p50"]),
-                    ms(v["p90"]),
-                    ms(v["p99"]),
-                    "",
-                ]
+                pct_row(
+                    f"in one process, no HTTP (bench/inproc_probe.py), dictionary words: {what}", inproc[key]
+                )
             )
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): dictionary words", conf["dict"]))
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): OOD phrases", conf["ood"]))
-    rows.append(
-        [
-            "encoder alone, one query, 1 thread: dictionary words",
-            enc["dict"]["n"],
-            ms(enc["dict"]["p50"]),
-            ms(enc["dict"]["p90"]),
-            ms(enc["dict"]["p99"]),
-            ms(enc["dict"]["max"]),
-        ]
-    )
-    rows.append(
-        [
-            "encoder alone, one query, 1 thread: OOD phrases",
-            enc["ood"]["n"],
-            ms(enc["ood"]["p50"]),
-            ms(enc["ood"]["p90"]),
-            ms(enc["ood"]["p99"]),
-            ms(enc["ood"]["max"]),
-        ]
-    )
+    rows.append(pct_row("encoder alone, one query, 1 thread: dictionary words", enc["dict"]))
+    rows.append(pct_row("encoder alone, one query, 1 thread: OOD phrases", enc["ood"]))
     out = ["## 2. Latency at concurrency 1 (ms, through real HTTP)", "", context(r), ""]
     out += table(["what", "n", "p50", "p90", "p99", "max"], rows)
     out += [
