@@ -147,9 +147,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
                 # loaded collection, and loading needs the index.
                 log.info("collection %s has no index yet: indexing the rows it holds", store.name)
                 store.flush()
-                store.compact()
-                store.build_index()
-            store.ensure_loaded()
+                merge_index_load(store)
+            else:
+                store.ensure_loaded()
         todo = plan_chunks(store, report.words, args.chunk_size, fresh=fresh)
         pending = sum(len(c.words) for c in todo)
         log.info("%d of %d words to write (%d chunks)", pending, len(report.words), len(todo))
@@ -157,13 +157,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
             write_chunks(settings, store, model, todo, pending, args)
         store.flush()
         if todo:
-            # Merge what this run wrote, then index it: the whole collection once on a first
-            # load, only the merged segments on a resumed one.
-            t0 = time.perf_counter()
-            store.compact()
-            store.build_index()
-            store.ensure_loaded()
-            log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
+            # The whole collection once on a first load, only the merged segments on a
+            # resumed one.
+            merge_index_load(store)
         total = store.count()
         expected = len(report.words)
         status = "OK" if total == expected else "MISMATCH"
@@ -177,6 +173,15 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     finally:
         store.close()
+
+
+def merge_index_load(store) -> None:
+    """Merge the flushed segments, index them (creating the index if missing), load."""
+    t0 = time.perf_counter()
+    store.compact()
+    store.build_index()
+    store.ensure_loaded()
+    log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
 
 
 def write_chunks(settings, store, model, todo: list[Chunk], pending: int, args) -> None:
