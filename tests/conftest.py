@@ -17,13 +17,12 @@ import httpx
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from config import Settings, load_settings
+from embedding import TorchEncoder, load_encoder
+from wordsim.ingest.wordlist import jieba_dict_path, read_words
+from wordsim.model.source import ModelSource, resolve_model
 
-from config import Settings, load_settings  # noqa: E402
-from embedding import Encoder, load_encoder  # noqa: E402
-from model_source import ModelSource, resolve_model  # noqa: E402
-from word_source import jieba_dict_path, read_words  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # jieba dict.txt line numbers (0-based) of the original service's example answers.
 ID_JIAOSHI, ID_JIAOXUE, ID_RENKE = 161872, 161804, 28946
@@ -64,7 +63,7 @@ def model(settings) -> ModelSource:
 
 
 @pytest.fixture(scope="session")
-def encoder(model) -> Encoder:
+def encoder(model) -> TorchEncoder:
     return load_encoder(model, threads=2)
 
 
@@ -145,7 +144,7 @@ def lite_env(tmp_path_factory, empty_model_dir) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def local_milvus(tmp_path_factory) -> Iterator[object]:
-    from local_milvus import LocalMilvus
+    from wordsim.local_milvus.launcher import LocalMilvus
 
     server = LocalMilvus(port=free_port(), data_dir=tmp_path_factory.mktemp("milvus_data"))
     server.start()

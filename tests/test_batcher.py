@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from batcher import QueryBatcher, SearchFailed
-from store import Hit
+from wordsim.service.batcher import QueryBatcher, SearchFailed
+from wordsim.store.schema import Hit
 
 
 class FakeBackends:

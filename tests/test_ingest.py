@@ -14,7 +14,7 @@ import pytest
 
 from config import load_settings
 from conftest import ROOT, base_env
-from store import WordStore
+from wordsim.store.bulk_load import WordLoader
 
 pytestmark = pytest.mark.slow
 N_WORDS = 6000
@@ -64,8 +64,8 @@ def any_env(request, tmp_path, empty_model_dir):
     )
 
 
-def open_store(env) -> WordStore:
-    store = WordStore.open(load_settings(environ=env))
+def open_store(env) -> WordLoader:
+    store = WordLoader.open(load_settings(environ=env))
     if store.exists():
         store.ensure_loaded()
     return store
@@ -145,7 +145,7 @@ def test_bad_source_lines_are_reported_by_line_number_and_skipped(env, tmp_path)
 def test_rerun_indexes_and_completes_a_load_stopped_before_its_index(env, encoder):
     """A bulk load killed after some inserts leaves a collection without an index; the
     re-run indexes what is there, counts it, and writes only the rest."""
-    from word_source import jieba_dict_path, read_words
+    from wordsim.ingest.wordlist import jieba_dict_path, read_words
 
     words = read_words(jieba_dict_path(), limit=300).words
     store = open_store(env)

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from conftest import run_ingest_process, start_server, stop_server
-from word_source import jieba_dict_path, read_words
+from wordsim.ingest.wordlist import jieba_dict_path, read_words
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 DURATION_S = 60.0

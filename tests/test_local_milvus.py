@@ -10,7 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from local_milvus import LocalMilvus, LocalMilvusError
+from wordsim.local_milvus.launcher import LocalMilvus, LocalMilvusError
+from wordsim.local_milvus.milvus_config import INNER_PORT
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 
@@ -67,7 +68,7 @@ def test_only_loopback_port_reachable(state: dict) -> None:
     # Milvus does listen (on *:19530 etc.), but in a network namespace of its own
     assert os.readlink(f"/proc/{milvus.pid}/ns/net") != os.readlink("/proc/self/ns/net")
     inner = Path(f"/proc/{milvus.pid}/net/tcp6").read_text() + Path(f"/proc/{milvus.pid}/net/tcp").read_text()
-    assert f":{19530:04X} " in inner
+    assert f":{INNER_PORT:04X} " in inner
 
 
 def test_insert_and_search(state: dict) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from config import load_settings
 from conftest import ID_JIAOSHI, base_env, free_port, run_ingest_process, start_server, stop_server
-from store import WordStore
+from wordsim.store.bulk_load import WordLoader
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 KEY = "s3cret-key"
@@ -20,7 +20,7 @@ HEADERS = {"X-API-Key": KEY}
 
 @pytest.fixture(scope="module")
 def milvus(tmp_path_factory):
-    from local_milvus import LocalMilvus
+    from wordsim.local_milvus.launcher import LocalMilvus
 
     server = LocalMilvus(port=free_port(), data_dir=tmp_path_factory.mktemp("faults_milvus"))
     server.start()
@@ -69,7 +69,7 @@ def test_api_key_required_except_health(server):
 def test_cache_is_emptied_when_the_collection_changes(server, env, encoder):
     first = ask(server, "教师").json()["相似度计算的结果为："]
     assert first["结果1"]["id"] == ID_JIAOSHI
-    store = WordStore.open(load_settings(environ=env))
+    store = WordLoader.open(load_settings(environ=env))
     try:
         vec = encoder.encode_one("教师")
         store.write([{"id": 900_000_001, "text": "新教师", "freq": 0, "pos": "", "vector": vec}], upsert=True)

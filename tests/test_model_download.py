@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import ROOT
-from model_source import standin_folder
+from wordsim.model.source import standin_folder
 
 REPO = "clue/albert_chinese_tiny"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -84,8 +84,7 @@ def test_download_from_hf_endpoint_mirror_into_model_dir(mirror, tmp_path):
     url, seen = mirror
     model_dir = tmp_path / "albert_chinese_tiny"
     code = (
-        "import sys; sys.path.insert(0, '.');"
-        "from config import load_settings; from model_source import resolve_model;"
+        "from config import load_settings; from wordsim.model.source import resolve_model;"
         f"s = resolve_model(load_settings(environ={{}}, model_dir={str(model_dir)!r}));"
         "print(s.name, s.is_standin, s.path)"
     )

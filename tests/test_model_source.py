@@ -8,7 +8,7 @@ import time
 import pytest
 
 from config import load_settings
-from model_source import ModelNotFoundError, describe_folder, resolve_model, standin_folder
+from wordsim.model.source import ModelNotFoundError, describe_folder, resolve_model, standin_folder
 
 
 def test_standin_is_used_loudly_when_folder_empty_and_hub_unreachable(tmp_path, monkeypatch, caplog):

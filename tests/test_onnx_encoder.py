@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-import onnx_encoder
 from conftest import ROOT
 from embedding import load_encoder
-from onnx_encoder import cache_paths, load_onnx_encoder, trusted
+from wordsim.model import onnx_export
+from wordsim.model.loader import load_onnx_encoder
+from wordsim.model.onnx_export import cache_paths, trusted
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +56,8 @@ def test_export_is_recorded_and_a_tampered_file_is_not_trusted(model, onnx_enc, 
 
 def test_cached_export_loads_without_torch(model, onnx_enc, onnx_dir):
     code = (
-        "import sys; sys.path.insert(0, '.');"
-        "from model_source import describe_folder; from onnx_encoder import load_onnx_encoder;"
+        "import sys;"
+        "from wordsim.model.source import describe_folder; from wordsim.model.loader import load_onnx_encoder;"
         f"src = describe_folder(__import__('pathlib').Path({str(model.path)!r}), {model.name!r}, True);"
         f"e = load_onnx_encoder(src, cache_dir={str(onnx_dir)!r});"
         "print(e.encode_one('教师')[:3], 'torch' in sys.modules)"
@@ -70,7 +71,7 @@ def test_failed_export_falls_back_to_torch(model, tmp_path, monkeypatch, caplog)
     def broken(*_a, **_k):
         raise RuntimeError("exporter exploded")
 
-    monkeypatch.setattr(onnx_encoder, "export_and_verify", broken)
+    monkeypatch.setattr(onnx_export, "export_and_verify", broken)
     with caplog.at_level(logging.WARNING, logger="wordsim.encoder"):
         enc = load_encoder(model, backend="onnx", cache_dir=tmp_path)
     assert enc.backend == "torch"
@@ -78,7 +79,7 @@ def test_failed_export_falls_back_to_torch(model, tmp_path, monkeypatch, caplog)
 
 
 def test_export_that_disagrees_with_torch_is_refused(model, tmp_path, monkeypatch):
-    monkeypatch.setattr(onnx_encoder, "MAX_ABS_DELTA", 0.0)  # nothing can pass
-    with pytest.raises(onnx_encoder.OnnxUnavailableError, match="differs from torch"):
+    monkeypatch.setattr(onnx_export, "MAX_ABS_DELTA", 0.0)  # nothing can pass
+    with pytest.raises(onnx_export.OnnxUnavailableError, match="differs from torch"):
         load_onnx_encoder(model, cache_dir=tmp_path)
     assert not list(tmp_path.glob("*.onnx"))

@@ -9,7 +9,7 @@ import pytest
 
 from config import load_settings
 from conftest import ROOT, base_env
-from store import WordStore
+from wordsim.store.bulk_load import WordLoader
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def env(tmp_path, empty_model_dir):
 
 
 def test_refuses_collection_built_with_a_different_model(env):
-    store = WordStore.open(load_settings(environ=env))
+    store = WordLoader.open(load_settings(environ=env))
     store.create(312, "clue/albert_chinese_tiny@sha256:1234abcd", 1)
     store.close()
     done = serve(env)
@@ -48,7 +48,7 @@ def test_refuses_missing_collection_and_says_to_ingest(env):
 
 
 def test_locked_milvus_lite_database_is_reported_clearly(env):
-    holder = WordStore.open(load_settings(environ=env))  # this process holds the lock
+    holder = WordLoader.open(load_settings(environ=env))  # this process holds the lock
     try:
         done = serve(env)
     finally:
@@ -58,7 +58,7 @@ def test_locked_milvus_lite_database_is_reported_clearly(env):
 
 
 def test_refuses_collection_without_index_and_says_to_finish_the_load(env, encoder):
-    store = WordStore.open(load_settings(environ=env))
+    store = WordLoader.open(load_settings(environ=env))
     store.create(encoder.dim, encoder.fingerprint, 1)
     store.close()
     done = serve(env)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
-from word_source import jieba_dict_path, parse_line, read_words
+from wordsim.ingest.wordlist import jieba_dict_path, parse_line, read_words
 
 
 def test_jieba_dict_ids_are_line_numbers():

@@ -14,16 +14,11 @@ class AnswerCache:
         self.maxsize = maxsize
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self.generation: Hashable = None
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Hashable) -> bytes | None:
         body = self._items.get(key)
-        if body is None:
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
+        if body is not None:
+            self._items.move_to_end(key)
         return body
 
     def put(self, key: Hashable, body: bytes) -> None:

@@ -17,17 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from sanic.exceptions import BadRequest, SanicException
+from sanic.exceptions import BadRequest
 from sanic.headers import parse_content_header
 from sanic.request import Request
 from sanic.request.form import parse_multipart_form
 
-from config import Settings
-
-
-class UnsupportedMediaType(SanicException):
-    status_code = 415
-    quiet = True
+from wordsim.service.errors import UnsupportedMediaType
+from wordsim.settings import Settings
 
 
 @dataclass(frozen=True)

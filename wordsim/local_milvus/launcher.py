@@ -1,17 +1,13 @@
-"""A private Milvus 2.3.5 standalone server (PyPI ``milvus``, no Docker) reachable only on 127.0.0.1.
+"""Start, watch and stop the local Milvus server: :class:`LocalMilvus`, a context manager.
 
-Milvus listens on every interface, unauthenticated, whatever its ``ip:`` settings say. So it
-runs in fresh user, network, mount and PID namespaces where only ``lo`` exists, and a
-forwarder in there relays a socket bound to 127.0.0.1:<port> in the host namespace to it
-(that side is ``milvus_sandbox.py``; this module starts, watches and stops it).
-
-    python local_milvus.py serve                 # until SIGINT/SIGTERM
-    python local_milvus.py run -- CMD [ARGS...]  # CMD gets WORDSIM_MILVUS_URI
+It binds 127.0.0.1:<port> here, in the host's network namespace, and hands that socket
+to the sandbox process it spawns (``python -m wordsim.local_milvus.sandbox``), which runs
+Milvus where nothing else can reach it. Only the sandbox holds the data dir's lock and
+the socket: when it dies, the data dir is free and clients are refused, not left hanging.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import fcntl
@@ -26,11 +22,13 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from config import Settings, load_settings
-from milvus_sandbox import MILVUS_GRACE_S, STOP_SIGNALS, VERSION, Stop, raise_stop
+from wordsim.local_milvus.milvus_config import MILVUS_VERSION
+from wordsim.local_milvus.sandbox import MILVUS_GRACE_S
+from wordsim.local_milvus.status import State, Status
+from wordsim.settings import Settings, load_settings
 
 LOG = logging.getLogger("wordsim.local_milvus")
-SANDBOX_SCRIPT = Path(__file__).resolve().with_name("milvus_sandbox.py")
+SANDBOX_MODULE = "wordsim.local_milvus.sandbox"
 
 
 class LocalMilvusError(RuntimeError):
@@ -81,15 +79,15 @@ class LocalMilvus:
                 status = self._spawn(
                     ["--listen-fd", str(sock.fileno())], [lock.fileno(), sock.fileno()], deadline
                 )
-                if status.startswith("NOISOLATION"):
+                if status.state is State.NOISOLATION:
                     self._reap()
-                    self._refuse_or_warn(status[12:])
+                    self._refuse_or_warn(status.detail)
                     sock.close()
                     status = self._spawn(["--port", str(self.port)], [lock.fileno()], deadline)
-            if status != "READY":
+            if status.state is not State.READY:
                 code = self._proc.poll() if self._proc else None
                 raise LocalMilvusError(
-                    f"local Milvus failed to start ({status or f'helper exit {code}'}); "
+                    f"local Milvus failed to start ({status.detail or f'helper exit {code}'}); "
                     f"see the logs in {self.data_dir / 'logs'}"
                 )
             self._check_client(deadline)
@@ -98,7 +96,7 @@ class LocalMilvus:
             raise
         LOG.info(
             "local Milvus %s ready at %s (data in %s) in %.1f s",
-            VERSION,
+            MILVUS_VERSION,
             self.uri,
             self.data_dir,
             time.monotonic() - t0,
@@ -154,7 +152,7 @@ class LocalMilvus:
         if not self.settings.local_milvus_allow_exposed:
             raise LocalMilvusError(
                 f"cannot confine the local Milvus to 127.0.0.1: creating user/network namespaces failed "
-                f"({why}), and without them Milvus {VERSION} listens on ALL interfaces with no "
+                f"({why}), and without them Milvus {MILVUS_VERSION} listens on ALL interfaces with no "
                 "authentication. Allow unprivileged user namespaces (sysctl user.max_user_namespaces=15000, "
                 "kernel.unprivileged_userns_clone=1 or kernel.apparmor_restrict_unprivileged_userns=0), "
                 "use another Milvus (WORDSIM_MILVUS_URI), or accept the exposure with "
@@ -167,9 +165,9 @@ class LocalMilvus:
             self.port,
         )
 
-    def _spawn(self, extra: list[str], fds: list[int], deadline: float) -> str:
-        """Start the helper; return its status line (READY, ERROR ..., NOISOLATION ...)."""
-        args = [sys.executable, str(SANDBOX_SCRIPT), "--data-dir", str(self.data_dir)]
+    def _spawn(self, extra: list[str], fds: list[int], deadline: float) -> Status:
+        """Start the sandbox; return the status it reports."""
+        args = [sys.executable, "-m", SANDBOX_MODULE, "--data-dir", str(self.data_dir)]
         # Its stdin is a pipe from us: EOF there means we died. Its own session: a terminal's
         # Ctrl+C reaches only us, and we stop things in order.
         self._proc = subprocess.Popen(
@@ -194,7 +192,7 @@ class LocalMilvus:
             if not chunk:
                 break
             buf += chunk
-        return buf.decode(errors="replace").strip()
+        return Status.parse(buf.decode(errors="replace"))
 
     def _check_client(self, deadline: float) -> None:
         from pymilvus import MilvusClient
@@ -221,68 +219,3 @@ class LocalMilvus:
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
                     pipe.close()
-
-
-# --------------------------------------------------------------------------- helper process
-
-
-def _run_command(lm: LocalMilvus, cmd: list[str]) -> int:
-    """Run ``cmd`` with WORDSIM_MILVUS_URI set; our stop signals go to it."""
-    child = subprocess.Popen(cmd, env=dict(os.environ, WORDSIM_MILVUS_URI=lm.uri), process_group=0)
-    # Its own process group, made the terminal's foreground one: Ctrl+C reaches it once, not twice.
-    tty = sys.stdin.isatty() and os.tcgetpgrp(0) == os.getpgrp()
-    if tty:
-        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-        os.tcsetpgrp(0, child.pid)
-        os.killpg(child.pid, signal.SIGCONT)  # in case it touched the terminal before that
-    for sig in (*STOP_SIGNALS, signal.SIGHUP):
-        signal.signal(sig, lambda n, _f: child.send_signal(n))
-    code = child.wait()
-    if tty:
-        os.tcsetpgrp(0, os.getpgrp())
-    return 128 - code if code < 0 else code
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``serve`` or ``run -- CMD [ARGS...]``."""
-    parser = argparse.ArgumentParser(prog="local_milvus.py", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="action", required=True, metavar="{serve,run}")
-    for name, text in (
-        ("serve", "run Milvus until SIGINT/SIGTERM"),
-        ("run", "run Milvus while CMD runs, CMD with WORDSIM_MILVUS_URI set"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--port", type=int, help="default: WORDSIM_LOCAL_MILVUS_PORT")
-        p.add_argument("--data-dir", help="default: WORDSIM_LOCAL_MILVUS_DATA_DIR")
-        if name == "run":
-            p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cmd = getattr(args, "cmd", [])
-    cmd = cmd[1:] if cmd[:1] == ["--"] else cmd
-    if args.action == "run" and not cmd:
-        parser.error("run needs a command: run -- CMD [ARGS...]")
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, raise_stop)  # a stop during start-up aborts it; start() cleans up
-    lm = LocalMilvus(port=args.port, data_dir=args.data_dir)
-    try:
-        lm.start()
-        if args.action == "run":
-            return _run_command(lm, cmd)
-        while lm.running:
-            time.sleep(0.5)
-        LOG.error("local Milvus exited unexpectedly; see %s", lm.data_dir / "logs")
-        return 1
-    except LocalMilvusError as exc:
-        LOG.error("%s", exc)
-        return 1
-    except (Stop, KeyboardInterrupt):
-        return 0
-    finally:
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)  # let the stop finish; it is bounded anyway
-        lm.stop()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

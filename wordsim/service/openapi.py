@@ -7,7 +7,8 @@ from collections.abc import Callable
 from sanic_ext import openapi
 from sanic_ext.extensions.openapi.types import Schema
 
-from config import Settings
+from wordsim.service.answers import RESULT_KEY
+from wordsim.settings import Settings
 
 
 class RawSchema(Schema):
@@ -38,9 +39,9 @@ HIT_SCHEMA = {
 }
 ANSWER_SCHEMA = {
     "type": "object",
-    "required": ["相似度计算的结果为："],
+    "required": [RESULT_KEY],
     "properties": {
-        "相似度计算的结果为：": {
+        RESULT_KEY: {
             "type": "object",
             "description": "结果1 … 结果N, best first",
             "additionalProperties": HIT_SCHEMA,
@@ -95,12 +96,7 @@ def document_similarity(settings: Settings, method: str) -> Callable:
                 openapi.parameter(name, RawSchema(prop), "query", required=name in schema["required"])
             )
 
-    def apply(func: Callable) -> Callable:
-        for decorate in reversed(decorators):
-            func = decorate(func)
-        return func
-
-    return apply
+    return _stacked(decorators)
 
 
 def document_health() -> Callable:
@@ -110,6 +106,11 @@ def document_health() -> Callable:
         openapi.response(200, body, "ready"),
         openapi.response(503, body, "Milvus unavailable"),
     ]
+    return _stacked(decorators)
+
+
+def _stacked(decorators: list[Callable]) -> Callable:
+    """One decorator applying ``decorators`` as if written top to bottom above a function."""
 
     def apply(func: Callable) -> Callable:
         for decorate in reversed(decorators):

@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from store import Hit
+from wordsim.store.schema import Hit
 
 Pending = tuple[str, int, asyncio.Future]
 

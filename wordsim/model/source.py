@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from config import Settings
+from wordsim.settings import Settings
 
 log = logging.getLogger("wordsim.model")
 

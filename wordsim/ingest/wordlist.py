@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store import POS_MAX_BYTES, TEXT_MAX_BYTES
+from wordsim.store.schema import POS_MAX_BYTES, TEXT_MAX_BYTES
 
 _JIEBA_LINE = re.compile(r"^(?P<word>.+?)\s+(?P<freq>\d+)(?:\s+(?P<pos>\S+))?$")
 

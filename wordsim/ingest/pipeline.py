@@ -1,0 +1,200 @@
+"""Encode a word list and load it into the collection; safe to interrupt and re-run.
+
+The source is cut into chunks of consecutive lines; encoding of chunk k+1 overlaps the
+insert of chunk k. A new collection is filled without an index, then compacted and
+indexed once, then loaded. A re-run continues where the last one stopped and never
+duplicates a row: it indexes and loads what is there, counts the ids of each chunk,
+skips complete chunks, upserts partial ones (a run killed mid-chunk), then compacts
+and indexes what it added.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from wordsim.ingest.wordlist import Word, jieba_dict_path, read_words
+from wordsim.model.source import ModelNotFoundError, ModelSource, resolve_model
+from wordsim.settings import Settings
+
+log = logging.getLogger("wordsim.ingest")
+
+INSERT_BATCH_ROWS = 4096
+"""Rows per insert call: ~5 MB of vectors, well under gRPC's 64 MB message cap."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What to load; the settings say where (Milvus URI, collection) and with which model."""
+
+    source: Path | None = None
+    """Word list; None = jieba's dict.txt."""
+    limit: int | None = None
+    """Only the first N lines of the source."""
+    id_ranges: list[tuple[int, int]] | None = None
+    """Only lines whose id is in one of these half-open ranges [a, b)."""
+    chunk_size: int = 8192
+    drop: bool = False
+    """Drop the collection and rebuild it from scratch."""
+    progress: bool = True
+    """A progress bar on stderr (besides the log lines)."""
+
+
+@dataclass
+class Chunk:
+    words: list[Word]
+    upsert: bool
+
+
+def plan_chunks(store, words: Sequence[Word], chunk_size: int, *, fresh: bool) -> list[Chunk]:
+    """Chunks still to write: absent ones are inserted, partial ones upserted."""
+    todo = []
+    for start in range(0, len(words), chunk_size):
+        part = list(words[start : start + chunk_size])
+        present = 0 if fresh else store.count(part[0].id, part[-1].id)
+        if present < len(part):
+            todo.append(Chunk(part, upsert=present > 0))
+    return todo
+
+
+def run_ingest(settings: Settings, options: IngestOptions) -> int:
+    """Load the source into the collection; returns the process exit code."""
+    from wordsim.store.bulk_load import WordLoader
+    from wordsim.store.connection import StoreError
+
+    source_path = options.source or jieba_dict_path()
+    report = read_words(source_path, limit=options.limit, id_ranges=options.id_ranges)
+    log.info("source %s", report.summary())
+    if not report.words:
+        log.error("no words to load from %s", source_path)
+        return 1
+    try:
+        model = resolve_model(settings)
+        store = WordLoader.open(settings)
+    except (ModelNotFoundError, StoreError) as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        if options.drop:
+            store.drop()
+        fresh = not store.exists()
+        if not fresh:
+            store.check_model(model.fingerprint)
+            if not store.has_index():
+                # An earlier bulk load stopped before its index: counting rows needs a
+                # loaded collection, and loading needs the index.
+                log.info("collection %s has no index yet: indexing the rows it holds", store.name)
+                store.flush()
+                store.merge_index_load()
+            else:
+                store.ensure_loaded()
+        todo = plan_chunks(store, report.words, options.chunk_size, fresh=fresh)
+        pending = sum(len(c.words) for c in todo)
+        log.info("%d of %d words to write (%d chunks)", pending, len(report.words), len(todo))
+        if todo:
+            write_chunks(settings, store, model, todo, progress=options.progress)
+        store.flush()
+        if todo:
+            # The whole collection once on a first load, only the merged segments on a
+            # resumed one.
+            store.merge_index_load()
+        total = store.count()
+        expected = len(report.words)
+        status = "OK" if total == expected else "MISMATCH"
+        print(f"collection {store.name}: {total} rows, source: {expected} words -> {status}", flush=True)
+        if total != expected:
+            log.error("row count differs from the source; rebuild with --drop if the source changed")
+            return 1
+        return 0
+    except StoreError as exc:
+        log.error("%s", exc)
+        return 2
+    finally:
+        store.close()
+
+
+class Writer(threading.Thread):
+    """Inserts encoded chunks while the main thread encodes the next one."""
+
+    def __init__(self, store, progress) -> None:
+        super().__init__(name="milvus-writer", daemon=True)
+        self.store = store
+        self.progress = progress
+        self.jobs: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.rows = 0
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            if self.error is not None:
+                continue  # drain after a failure so the producer never blocks
+            chunk, vectors = job
+            try:
+                t0 = time.perf_counter()
+                for s in range(0, len(chunk.words), INSERT_BATCH_ROWS):
+                    rows = [
+                        {"id": w.id, "text": w.text, "freq": w.freq, "pos": w.pos, "vector": vectors[s + i]}
+                        for i, w in enumerate(chunk.words[s : s + INSERT_BATCH_ROWS])
+                    ]
+                    self.store.write(rows, upsert=chunk.upsert)
+                    self.progress.update(len(rows))
+                self.seconds += time.perf_counter() - t0
+                self.rows += len(chunk.words)
+            except BaseException as exc:  # re-raised in the main thread
+                self.error = exc
+
+
+def write_chunks(settings: Settings, store, model: ModelSource, todo: list[Chunk], *, progress: bool) -> None:
+    """Encode ``todo`` and write it, creating the collection first if it does not exist."""
+    from tqdm import tqdm
+
+    from wordsim.model.loader import encoder_for
+
+    encoder = encoder_for(settings, model)
+    if not store.exists():
+        store.create(encoder.dim, model.fingerprint, sum(len(c.words) for c in todo))
+    bar = tqdm(
+        total=sum(len(c.words) for c in todo),
+        unit="word",
+        unit_scale=True,
+        # Redirected to a file (make run > log, CI): a line every 30 s, not a stream of \r.
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        smoothing=0.1,
+        disable=not progress,
+        file=sys.stderr,
+    )
+    writer = Writer(store, bar)
+    writer.start()
+    t0 = time.perf_counter()
+    encode_s = 0.0
+    try:
+        for chunk in todo:
+            if writer.error is not None:
+                break
+            te = time.perf_counter()
+            vectors = encoder.encode([w.text for w in chunk.words])
+            encode_s += time.perf_counter() - te
+            writer.jobs.put((chunk, vectors))
+    finally:
+        writer.jobs.put(None)
+        writer.join()
+        bar.close()
+    if writer.error is not None:
+        raise writer.error
+    wall = time.perf_counter() - t0
+    log.info(
+        "wrote %d words in %.1f s: encode %.1f s (%.0f words/s), insert %.1f s (%.0f rows/s)",
+        writer.rows,
+        wall,
+        encode_s,
+        writer.rows / max(encode_s, 1e-9),
+        writer.seconds,
+        writer.rows / max(writer.seconds, 1e-9),
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from wordsim.local_milvus.cli import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""The sandbox's one status line to the launcher: ``READY``, ``ERROR <why>`` or
+``NOISOLATION <why>`` (namespaces refused: the launcher decides whether to run exposed)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TextIO
+
+
+class State(enum.Enum):
+    READY = "READY"
+    ERROR = "ERROR"
+    NOISOLATION = "NOISOLATION"
+
+
+@dataclass(frozen=True)
+class Status:
+    state: State
+    detail: str = ""
+
+    def send(self, out: TextIO) -> None:
+        print(f"{self.state.value} {self.detail}".rstrip(), file=out, flush=True)
+
+    @classmethod
+    def parse(cls, line: str) -> Status:
+        """The status a line says; anything else is an error saying it (an empty one, with
+        no detail, when the sandbox died before its line)."""
+        word, _, detail = line.strip().partition(" ")
+        try:
+            return cls(State(word), detail)
+        except ValueError:
+            return cls(State.ERROR, line.strip())

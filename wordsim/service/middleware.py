@@ -1,0 +1,31 @@
+"""Request and response middleware: the API key check and the access log."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from sanic import Request
+from sanic.exceptions import Unauthorized
+
+access = logging.getLogger("wordsim.access")
+
+OPEN_PATHS = frozenset({"/health"})
+"""Answered without the API key (orchestrators probe them)."""
+
+
+async def check_api_key(request: Request) -> None:
+    request.ctx.t0 = time.perf_counter()
+    api_key = request.app.ctx.settings.api_key
+    if api_key and request.path not in OPEN_PATHS:
+        given = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(given.encode(), api_key.encode()):
+            raise Unauthorized("missing or wrong X-API-Key header")
+
+
+async def log_access(request: Request, resp) -> None:
+    if request.app.ctx.settings.access_log:
+        ms = (time.perf_counter() - getattr(request.ctx, "t0", time.perf_counter())) * 1000
+        # Path only: the query string may hold user input, which is not kept in logs.
+        access.info("%s %s %s %.1fms", request.method, request.path, resp.status, ms)

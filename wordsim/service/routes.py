@@ -1,0 +1,35 @@
+"""``attach_endpoints(app)``: every route, middleware and the error handler, in one place."""
+
+from __future__ import annotations
+
+from sanic import Sanic
+
+from wordsim.service import handlers
+from wordsim.service.errors import render_error
+from wordsim.service.middleware import check_api_key, log_access
+from wordsim.service.openapi import document_health, document_similarity
+
+
+def _own_function(handler):
+    """A function object of the route's own: sanic-ext keys OpenAPI descriptions by
+    function, so the POST and GET routes (a body; a query string) need one each."""
+
+    async def endpoint(request):
+        return await handler(request)
+
+    endpoint.__name__ = endpoint.__qualname__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def attach_endpoints(app: Sanic) -> None:
+    settings = app.ctx.settings
+    app.on_request(check_api_key)
+    app.on_response(log_access)
+    for method in ("POST", "GET"):
+        endpoint = document_similarity(settings, method)(_own_function(handlers.vector_similarity))
+        app.add_route(endpoint, "/vector_similarity", methods=[method], name=f"similarity_{method.lower()}")
+    app.add_route(
+        document_health()(_own_function(handlers.health)), "/health", methods=["GET"], name="health"
+    )
+    app.exception(Exception)(render_error)

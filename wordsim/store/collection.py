@@ -1,0 +1,143 @@
+"""The collection as the server uses it: is it the right one, is it loaded, how many rows,
+and the nearest words of some vectors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from wordsim.settings import Settings
+from wordsim.store import connection
+from wordsim.store.connection import ModelMismatchError, StoreError
+from wordsim.store.schema import METRIC, OUTPUT_FIELDS, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, Hit
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+log = logging.getLogger("wordsim.store")
+
+
+class WordStore:
+    """One collection of word vectors in one Milvus."""
+
+    def __init__(self, client: MilvusClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.name = settings.collection
+
+    @classmethod
+    def open(cls, settings: Settings):
+        return cls(connection.connect(settings), settings)
+
+    def close(self) -> None:
+        connection.close(self.client, self.settings)
+
+    # --- identity and state -------------------------------------------------------------
+    def exists(self) -> bool:
+        return bool(self.client.has_collection(self.name))
+
+    def properties(self) -> dict[str, str]:
+        return dict(self.client.describe_collection(self.name).get("properties") or {})
+
+    def model_fingerprint(self) -> str | None:
+        return self.properties().get(PROP_MODEL)
+
+    def source_rows(self) -> int | None:
+        raw = self.properties().get(PROP_SOURCE_ROWS)
+        return int(raw) if raw else None
+
+    def check_model(self, fingerprint: str) -> None:
+        """Raise :class:`ModelMismatchError` unless the collection was built with ``fingerprint``."""
+        built_with = self.model_fingerprint()
+        if built_with != fingerprint:
+            raise ModelMismatchError(
+                f"collection {self.name!r} was built with model {built_with or 'unknown'}, but the "
+                f"encoder loaded here is {fingerprint}: their vectors are not comparable. Either point "
+                f"WORDSIM_MODEL_DIR at the model the collection was built with, or rebuild the "
+                f"collection with this model: python insert_data_to_milvus.py --drop"
+            )
+
+    def has_index(self) -> bool:
+        return bool(self.client.list_indexes(self.name, field_name=VECTOR_FIELD))
+
+    def require_index(self) -> None:
+        """Raise :class:`StoreError` when the collection has no index: its bulk load stopped
+        before the index was built (Milvus Lite would search it, by brute force)."""
+        if not self.has_index():
+            raise StoreError(
+                f"collection {self.name!r} has no index yet: its load has not finished. "
+                "Run python insert_data_to_milvus.py (it continues where it stopped)."
+            )
+
+    def generation(self) -> tuple[object, int]:
+        """Changes whenever the collection is rebuilt or rows are written: its id and
+        row count (metadata only, no scan)."""
+        timeout = self.settings.milvus_timeout_s
+        desc = self.client.describe_collection(self.name, timeout=timeout)
+        rows = self.client.get_collection_stats(self.name, timeout=timeout).get("row_count", 0)
+        return desc.get("collection_id"), int(rows)
+
+    def ensure_loaded(self) -> None:
+        """Load the collection unless it is loaded (a restarted Milvus may have released it)."""
+        state = self.client.get_load_state(self.name, timeout=self.settings.milvus_timeout_s).get("state")
+        if str(state).rsplit(".", 1)[-1] != "Loaded":
+            self.require_index()
+            log.info("loading collection %s (state %s)", self.name, state)
+            self.client.load_collection(self.name)
+
+    # --- rows ---------------------------------------------------------------------------
+    def count(self, id_from: int | None = None, id_to: int | None = None) -> int:
+        """Rows with ``id_from <= id <= id_to`` (all rows by default), strongly consistent."""
+        res = self.client.query(
+            self.name,
+            filter=_id_filter(id_from, id_to),
+            output_fields=["count(*)"],
+            consistency_level="Strong",
+            timeout=self.settings.milvus_timeout_s,
+        )
+        return int(res[0]["count(*)"])
+
+    def ids_between(self, id_from: int, id_to: int) -> list[int]:
+        res = self.client.query(
+            self.name, filter=_id_filter(id_from, id_to), output_fields=["id"], consistency_level="Strong"
+        )
+        return sorted(int(r["id"]) for r in res)
+
+    def fetch(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows (id, text, vector) for ``ids``, for checks and tests."""
+        return list(self.client.get(self.name, ids=list(ids), output_fields=["id", "text", VECTOR_FIELD]))
+
+    # --- search -------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
+        """The ``top_k`` nearest words by inner product, best first (ties by id)."""
+        return self.search_many(vector[None, :], top_k)[0]
+
+    def search_many(self, vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
+        """One Milvus search for several query vectors (nq = len(vectors))."""
+        res = self.client.search(
+            self.name,
+            data=[v.tolist() for v in vectors],
+            limit=top_k,
+            output_fields=OUTPUT_FIELDS,
+            search_params={"metric_type": METRIC, "params": {"ef": max(self.settings.search_ef, top_k)}},
+            timeout=self.settings.milvus_timeout_s,
+        )
+        out = []
+        for found in res:
+            hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in found]
+            hits.sort(key=lambda h: (-h.distance, h.id))
+            out.append(hits)
+        return out
+
+
+def _id_filter(id_from: int | None, id_to: int | None) -> str:
+    """A Milvus expression for ``id_from <= id <= id_to`` from integers only."""
+    parts = []
+    if id_from is not None:
+        parts.append(f"id >= {int(id_from)}")
+    if id_to is not None:
+        parts.append(f"id <= {int(id_to)}")
+    return " and ".join(parts) or "id >= 0"

@@ -1,0 +1,78 @@
+"""Open a ``MilvusClient`` for the configured URI, with errors that say what to do."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from wordsim.settings import Settings
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+log = logging.getLogger("wordsim.store")
+
+
+class StoreError(RuntimeError):
+    """Milvus is unreachable or the collection is unusable; the message says what to do."""
+
+
+class ModelMismatchError(StoreError):
+    """The collection was built with another model than the one loaded."""
+
+
+def connect(settings: Settings) -> MilvusClient:
+    """A client for ``settings.milvus_uri``: a Milvus Lite file, or any Milvus server."""
+    from pymilvus import MilvusClient  # imported on first use: importing the service stays cheap
+
+    if settings.is_milvus_lite:
+        # Milvus Lite's in-process gRPC server logs a traceback for every RPC it does not
+        # implement (pymilvus probes AllocTimestamp); the call itself succeeds.
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    if settings.is_milvus_lite and _lite_locked(settings.milvus_uri):
+        raise StoreError(
+            f"Milvus Lite database {settings.milvus_uri} is open in another process; only one "
+            "process may open it at a time. Stop the other process (server or ingest), or use "
+            "a Milvus server (make run starts one)."
+        )
+    try:
+        return MilvusClient(
+            uri=settings.milvus_uri, token=settings.milvus_token, timeout=settings.milvus_timeout_s
+        )
+    except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
+        where = settings.milvus_uri if settings.is_milvus_lite else f"Milvus at {settings.milvus_uri}"
+        raise StoreError(f"cannot connect to {where}: {exc}") from exc
+
+
+def close(client: MilvusClient, settings: Settings) -> None:
+    """Close the client; for Milvus Lite also release the file lock, so another process
+    (the server after an ingest, a test's subprocess) may open the database."""
+    try:
+        client.close()
+        if settings.is_milvus_lite:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(settings.milvus_uri)
+    except Exception:  # closing a dead connection must not mask the real error
+        log.debug("closing Milvus client failed", exc_info=True)
+
+
+def _lite_locked(path: str) -> bool:
+    """Whether another process holds the Milvus Lite database's lock file."""
+    import fcntl
+
+    from milvus_lite.server_manager import server_manager_instance
+
+    if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):
+        return False  # opened by this process: pymilvus reuses it
+
+    try:
+        with open(os.path.join(path, "LOCK"), "rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False

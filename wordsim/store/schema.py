@@ -1,0 +1,41 @@
+"""The collection's fields, their limits and what a search hit is.
+
+Importing this module does not import pymilvus: the word-list reader needs the limits only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+TEXT_MAX_BYTES = 256
+"""VARCHAR ``max_length`` counts UTF-8 bytes: 256 holds an 85-character Chinese word."""
+POS_MAX_BYTES = 16
+VECTOR_FIELD = "vector"
+OUTPUT_FIELDS = ["text"]
+METRIC = "IP"
+"""Inner product: the vectors are unit length, so it is the cosine similarity."""
+
+PROP_MODEL = "wordsim.model"
+"""Collection property: fingerprint of the model that encoded the rows."""
+PROP_SOURCE_ROWS = "wordsim.source_rows"
+"""Collection property: words in the source when the collection was created."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    distance: float
+    text: str
+
+
+def build_schema(dim: int) -> Any:
+    from pymilvus import DataType, MilvusClient
+
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True, description="0-based line number in the source")
+    schema.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX_BYTES)
+    schema.add_field("freq", DataType.INT64)
+    schema.add_field("pos", DataType.VARCHAR, max_length=POS_MAX_BYTES)
+    schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=dim)
+    return schema
