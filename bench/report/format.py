@@ -1,0 +1,47 @@
+"""Formatting helpers and labels shared by the RESULTS.md sections."""
+
+from __future__ import annotations
+
+from bench.units import MIB
+
+__all__ = ["LABEL", "MIB", "SHORT", "context", "lat_row", "ms", "pct_row", "table"]
+
+LABEL = {
+    "ours_w1t2": "ours, WORKERS=1 EXECUTOR_THREADS=2 (default)",
+    "ours_w2t2": "ours, WORKERS=2 EXECUTOR_THREADS=2",
+    "original": "original design (bench/probes/baseline_original.py, torch default threads)",
+    "original_t1": "original design, tuned: torch.set_num_threads(1), c=16 only",
+}
+"""Each measured configuration (``bench.phases.plan``) as the tables name it."""
+SHORT = {
+    "ours_w1t2": "W1T2",
+    "ours_w2t2": "W2T2",
+    "original": "original",
+    "original_t1": "original (1 thread)",
+}
+"""Each configuration as the targets and the analysis name it."""
+def ms(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def context(r: dict) -> str:
+    m = r["meta"]
+    return (
+        f"_{m['backend']} · model `{m['model_fingerprint']}` · encoder backend `{m['encoder_backend']}` · "
+        f"os.cpu_count() = {m['cpu_count']}_"
+    )
+
+
+def table(head: list[str], rows: list[list[object]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def pct_row(name: str, p: dict) -> list[object]:
+    """A table row of a percentile summary (``summarize``); max blank where not recorded."""
+    return [name, p["n"], ms(p["p50"]), ms(p["p90"]), ms(p["p99"]), ms(p["max"]) if "max" in p else ""]
+
+
+def lat_row(name: str, s: dict) -> list[object]:
+    return pct_row(name, s["latency_ms"])
