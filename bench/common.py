@@ -12,32 +12,38 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import psutil
 
+from bench.probes.protocol import HEALTH_ROUTE, HOST, last_json
+from bench.units import KIB, MIB
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
+"""Scratch space of a run (git-ignored): logs, raw samples, vectors, the Milvus data."""
 PYTHON = sys.executable
-MIB = 1 << 20
-KIB = 1024
 HEALTH_POLL_S = 0.02
 """How often /health is polled while a server starts (cold start resolution)."""
 STOP_GRACE_S = 15.0
 """How long a stopped server may take to exit before it is killed."""
-MS_PER_S = 1000.0
-NS_PER_MS = 1e6
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on the loopback interface that is free right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def probe_cmd(name: str, *args: str) -> list[str]:
+    """The command that runs ``bench/probes/<name>.py``; start it with ``cwd=PROJECT_DIR``
+    (``Service`` and ``run_logged`` do), where ``-m`` finds the ``bench`` package."""
+    return [PYTHON, "-m", f"bench.probes.{name}", *args]
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -90,7 +96,7 @@ class Service:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -114,7 +120,7 @@ class Service:
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
-            if http_status(self.base_url + "/health") == 200:
+            if http_status(self.base_url + HEALTH_ROUTE) == 200:
                 return time.perf_counter() - self.started_at
             time.sleep(HEALTH_POLL_S)
         raise RuntimeError(f"{self.name} not ready within {timeout:.0f} s; see {self.log_path}")
@@ -140,13 +146,24 @@ class Service:
         self.stop()
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (0 if it is gone)."""
-    total = 0
+def cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) so far of one process."""
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """``measure`` summed over a process and its live descendants (0 if it is gone)."""
+    total = 0.0
     for p in descendants(pid):
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
+            total += measure(p)
     return total
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (0 if it is gone)."""
+    return int(tree_sum(pid, lambda p: p.memory_info().rss))
 
 
 class RssSampler(threading.Thread):
@@ -182,6 +199,10 @@ class Finished:
     peak_rss_bytes: int
     cpu_s: float
     output: str
+
+    def result(self) -> dict | None:
+        """What a probe printed last (``protocol.emit``), or None if it failed."""
+        return last_json(self.output) if self.code == 0 else None
 
 
 def run_logged(cmd: list[str], env: dict[str, str], log_name: str) -> Finished:
@@ -219,8 +240,7 @@ def proc_cpu(pids: dict[str, list[int]]) -> dict[str, float]:
         total = 0.0
         for pid in group:
             with contextlib.suppress(psutil.Error):
-                t = psutil.Process(pid).cpu_times()
-                total += t.user + t.system
+                total += cpu_s(psutil.Process(pid))
         out[name] = total
     return out
 
@@ -242,12 +262,7 @@ def busy_cpu_s() -> float:
 
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds so far of a process and its live descendants."""
-    total = 0.0
-    for p in descendants(pid):
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
+    return tree_sum(pid, cpu_s)
 
 
 class OtherLoad:

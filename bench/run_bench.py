@@ -1,11 +1,13 @@
 """The benchmark: ingest, encoder, latency, throughput, recall, cold start, the original
 design side by side, and a soak, all in one run on this machine (``make bench``).
 
-    .venv/bin/python bench/run_bench.py            # full run (< 25 min), writes RESULTS.md
-    .venv/bin/python bench/run_bench.py --quick    # smoke run: 20,000 words, 5 s phases
+    .venv/bin/python -m bench.run_bench            # full run, writes bench/RESULTS.md
+    .venv/bin/python -m bench.run_bench --quick    # smoke run (plan QUICK), writes bench/out/
+    .venv/bin/python -m bench.run_bench --render bench/results.json   # only rewrite RESULTS.md
 
-A private Milvus 2.3.5 server (``local_milvus.LocalMilvus``) on a free port, with its data
-under ``bench/out/``, serves every phase and is stopped at the end, also on errors and
+Run from the project directory (probes are started as ``python -m bench.probes.<name>``).
+A private Milvus server (``wordsim.local_milvus.launcher.LocalMilvus``) on a free port, with its
+data under ``bench/out/``, serves every phase and is stopped at the end, also on errors and
 Ctrl-C. Timings on a shared 2-core machine are noisy: every comparison is between
 figures of the same run, and medians (p50) are quoted.
 """
@@ -25,32 +27,27 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-from bench_common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
-from ingest_phase import ingest
-from phases import Queries, cold_start, encode_only, http_floor, original_service, our_service, pick_queries
-from report import write_report
-from search_bench import ef_sweep, inproc_probe, search_probes
-from service_phases import FULL, QUICK, WARM_REQUESTS, Plan, measure_service, profile, soak
-
-sys.path.insert(0, str(PROJECT_DIR))
-
-from config import load_settings
-from local_milvus import LocalMilvus
-from milvus_sandbox import INNER_PORT, VERSION
-from word_source import jieba_dict_path, read_words
+from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
+from bench.phases.encoder import encode_then_search, encoder_alone
+from bench.phases.ingest import ingest
+from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
+from bench.phases.profile import profile
+from bench.phases.queries import pick_queries
+from bench.phases.search import search_phase, search_probes
+from bench.phases.servers import original_service, our_service
+from bench.phases.service import cold_start, http_floor, measure_service, soak
+from bench.probes.protocol import TOP_K, write_texts
+from bench.report.document import write_report
 
 SEED = 20240601
-EFS = (16, 32, 64, 128, 256)
-"""The brief's four, and 256 to find the smallest ef that meets the recall target."""
-TOP_K = 3
 POOL_SEGMENTS = ("w1_tp", "w1_profile", "w2_tp", "soak")
 """Disjoint slices of the query pool, so that no timed run repeats a cached query."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="short smoke run (20,000 words, 5 s phases)")
+    quick = f"short smoke run ({QUICK.limit:,} words, {QUICK.tp_s:g} s phases)"
+    p.add_argument("--quick", action="store_true", help=quick)
     p.add_argument("--limit", type=int, help="words ingested (default: the whole dictionary)")
     p.add_argument("--soak", action="store_true", help="run the soak in a --quick run too")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
@@ -63,16 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     """Every phase, in order; ``results`` fills up as they finish (kept if one fails)."""
+    # The project's package, imported here so that --render works without it.
+    from wordsim.ingest.wordlist import jieba_dict_path, read_words
+    from wordsim.local_milvus.launcher import LocalMilvus
+    from wordsim.local_milvus.milvus_config import INNER_PORT, MILVUS_VERSION
+    from wordsim.settings import load_settings
+
     settings = load_settings()
     started = time.perf_counter()
     results |= {
         "meta": {
-            "command": " ".join([".venv/bin/python", "bench/run_bench.py", *sys.argv[1:]]),
+            "command": " ".join([".venv/bin/python", "-m", "bench.run_bench", *sys.argv[1:]]),
             "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "backend": f"local Milvus {VERSION} server",
+            "backend": f"local Milvus {MILVUS_VERSION} server",
             "loadavg_start": os.getloadavg(),
             "git": git_state(),
             "phases_s": PHASES,
@@ -84,17 +87,15 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     every = [w.text for w in read_words(jieba_dict_path()).words]
     texts = every[: plan.limit] if plan.limit else every
     q = pick_queries(texts, set(every), plan.n_dict, plan.n_ood, SEED, settings.max_text_chars)
-    seg = len(q.pool) // len(POOL_SEGMENTS)
-    pools = {name: q.pool[i * seg : (i + 1) * seg] for i, name in enumerate(POOL_SEGMENTS)}
+    pools = q.segments(POOL_SEGMENTS)
     results["queries"] = {
         "seed": SEED,
         "dictionary": len(q.dictionary),
         "ood": len(q.ood),
-        "pool_segment": seg,
+        "pool_segment": len(pools[POOL_SEGMENTS[0]]),
     }
     results["queries"]["examples"] = {"dictionary": q.dictionary[:5], "ood": q.ood[:5]}
-    qfile = OUT_DIR / "queries_encode.json"
-    qfile.write_text(json.dumps(q.dictionary + q.ood, ensure_ascii=False), encoding="utf-8")
+    qfile = write_texts(OUT_DIR / "queries_encode.json", q.dictionary + q.ood)
 
     data_dir = OUT_DIR / f"milvus-{os.getpid()}"
     lm = LocalMilvus(settings, port=0, data_dir=data_dir)
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         results["meta"]["milvus_start_s"] = time.perf_counter() - t0
         milvus_root = int(lm.pid_file.read_text().split()[0])
         step("encoder alone")
-        enc = encode_only(plan.limit, qfile, milvus_root)
+        enc = encoder_alone(plan.limit, qfile, milvus_root)
         one = enc.pop("encode_one_ms")
         enc["encode_one_ms"] = {
             "dict": summarize(one[: len(q.dictionary)]),
@@ -117,23 +118,23 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
         step("search only + recall")
         results["search"] = search_phase(lm.uri, settings, q)
-        results["search"]["probes"] = search_probes(lm.uri, milvus_root, INNER_PORT, settings.search_ef)
+        results["search"]["probes"] = search_probes(lm.uri, milvus_root, INNER_PORT, settings)
         step("encode + search in one process")
-        results["inproc"] = inproc_probe(lm.uri, q.dictionary)
+        results["inproc"] = encode_then_search(lm.uri, q.dictionary)
         step("HTTP floor")
         results["http_floor"] = http_floor(q.dictionary, q.pool[-WARM_REQUESTS:])
         step("cold start")
-        results["cold_start"] = cold_start(lm.uri, plan.cold_runs, 1, 2)
+        results["cold_start"] = cold_start(lm.uri, plan.cold_runs)
         prof = not args.no_profile
         services = {}
-        for name, workers in (("ours_w1t2", 1), ("ours_w2t2", 2)):
+        for name, workers in OURS.items():
             step(f"service {name}")
-            with our_service(name, lm.uri, workers, 2) as svc:
+            with our_service(name, lm.uri, workers) as svc:
                 pool = pools["w1_tp" if workers == 1 else "w2_tp"]
                 services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
                 if prof and workers == 1:
                     services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
-        for name, threads in (("original", 0), ("original_t1", 1)):
+        for name, threads in ORIGINALS.items():
             step(f"service {name}")
             with original_service(name, lm.uri, threads) as svc:
                 services[name] = measure_service(
@@ -153,26 +154,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     results["meta"]["loadavg_end"] = os.getloadavg()
     results["meta"]["wall_s"] = time.perf_counter() - started
     return results
-
-
-def search_phase(uri: str, settings, q: Queries) -> dict:
-    """Search-only latency and tie-aware recall per ef, on the queries' server-made vectors."""
-    from store import connect
-
-    vectors = np.load(OUT_DIR / "vectors.npy")
-    ids = np.load(OUT_DIR / "ids.npy")
-    qv = np.load(OUT_DIR / "query_vectors.npy")
-    sets = {"dict": qv[: len(q.dictionary)], "ood": qv[len(q.dictionary) :]}
-    client = connect(settings.replace(milvus_uri=uri))
-    try:
-        efs = sorted({*EFS, settings.search_ef})
-        sweep = ef_sweep(client, settings, sets, vectors, ids, efs, TOP_K)
-    finally:
-        client.close()
-    for per_set in sweep.values():
-        for entry in per_set.values():
-            entry.pop("latencies_ms")
-    return {"configured_ef": settings.search_ef, "by_ef": sweep}
 
 
 PHASES: dict[str, float] = {}

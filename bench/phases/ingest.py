@@ -8,7 +8,9 @@ import time
 import warnings
 from pathlib import Path
 
-from bench_common import OUT_DIR, PROJECT_DIR, PYTHON, OtherLoad, child_env, run_logged, tree_cpu_s
+from bench.common import OUT_DIR, PROJECT_DIR, PYTHON, OtherLoad, child_env, run_logged, tree_cpu_s
+
+INGEST_SCRIPT = PROJECT_DIR / "insert_data_to_milvus.py"
 
 INDEX_POLL_S = 0.5
 INDEX_TIMEOUT_S = 900.0
@@ -16,7 +18,7 @@ SERVE_TIMEOUT_S = 300.0
 SETTLE_TIMEOUT_S = 600.0
 IDLE_WINDOW_S = 10.0
 IDLE_CORES = 0.25
-"""Milvus counts as idle below this many cores (idle housekeeping measured at 0.05-0.15)."""
+"""Milvus counts as idle below this many cores (set above what its idle housekeeping uses)."""
 LOAD_REFUSAL = "get memory failed when checkSegmentSize"
 """Milvus' log line when its query node cannot read its own memory use and so refuses a segment."""
 _OK_LINE = re.compile(r"collection (\S+): (\d+) rows, source: (\d+) words -> (\w+)")
@@ -34,17 +36,18 @@ def ingest(uri: str, limit: int | None, collection: str, milvus_log: Path, milvu
     row from indexed sealed segments (unless Milvus' log shows it cannot load them)."""
     from pymilvus import MilvusClient
 
-    cmd = [PYTHON, str(PROJECT_DIR / "insert_data_to_milvus.py"), "--drop", "--no-progress"]
+    cmd = [PYTHON, str(INGEST_SCRIPT), "--drop", "--no-progress"]
     cmd += ["--limit", str(limit)] if limit else []
     t0, other = time.perf_counter(), OtherLoad(milvus_root)
     milvus_cpu0 = tree_cpu_s(milvus_root)
-    run = run_logged(cmd, child_env(WORDSIM_MILVUS_URI=uri), "ingest.log")
+    log = OUT_DIR / "ingest.log"
+    run = run_logged(cmd, child_env(WORDSIM_MILVUS_URI=uri), log.name)
     if run.code != 0:
-        raise RuntimeError(f"ingest failed with exit code {run.code}; see {OUT_DIR / 'ingest.log'}")
+        raise RuntimeError(f"ingest failed with exit code {run.code}; see {log}")
     ok = _OK_LINE.search(run.output)
     wrote = _WROTE_LINE.search(run.output)
     if not ok or not wrote or ok.group(4) != "OK":
-        raise RuntimeError(f"ingest output not understood; see {OUT_DIR / 'ingest.log'}")
+        raise RuntimeError(f"ingest output not understood; see {log}")
     rows = int(ok.group(2))
     client = MilvusClient(uri=uri)
     try:

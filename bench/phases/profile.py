@@ -1,4 +1,4 @@
-"""Optional py-spy sampling of a server under load, summarised for RESULTS.md.
+"""Optional py-spy sampling of a server under c=16 load, summarised for RESULTS.md.
 
 py-spy is a developer tool, not a project requirement: when it is not installed
 (``.venv/bin/pip install py-spy``) the profile is skipped. Next to the stacks, the CPU
@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import psutil
-from bench_common import PYTHON, descendants
+
+from bench.common import BENCH_DIR, OUT_DIR, PYTHON, Service, descendants
+from bench.phases.plan import CONCURRENCY, Plan
+from bench.phases.servers import load
 
 SAMPLE_RATE_HZ = 200
 TOP_FRAMES = 5
@@ -23,17 +27,19 @@ TOP_FRAMES_ALL = 12
 _LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(.*) (\d+)$')
 CATEGORIES = {
     "ONNX Runtime inference (Session.run)": "Session.run (onnxruntime",
-    "tokenizer": "tokenize (onnx_encoder.py",
+    "tokenizer": "tokenize (wordsim/model/onnx_backend.py",
     "torch model forward (original)": "_call_impl (torch",
     "pymilvus search, ours (request building, gRPC call, result parsing)": "WordStore.search",
     "pymilvus search, original (ORM)": "search (pymilvus/orm/collection.py",
     "gRPC blocking call (waiting for Milvus)": "_blocking (grpc/_channel.py",
-    "micro-batcher (batcher.py, if present)": "(batcher.py",
+    "micro-batcher (batcher.py, if present)": "(wordsim/service/batcher.py",
     "Sanic HTTP handling": "sanic/http/",
-    "access log": "_log (sanic_milvus.py",
+    "access log": "log_access (wordsim/service/middleware.py",
     "answer JSON (format_hits + dumps)": "format_hits (",
 }
-"""Label -> substring of a stack: the share of active samples whose stack holds it."""
+"""Label -> substring of a stack: the share of active samples whose stack holds it. py-spy names
+a frame ``function (file:line)``, the file relative to the folder above its top package
+(``wordsim/model/onnx_backend.py``, ``sanic/http/...``), or its bare name outside a package."""
 
 
 def py_spy() -> str | None:
@@ -112,3 +118,17 @@ def summarize_raw(
         "categories": {k: v / total for k, v in cats.most_common()} if total else {},
         "top_self": [(f, n / total) for f, n in leaves.most_common(TOP_FRAMES_ALL)] if total else [],
     }
+
+
+def profile(svc: Service, queries: list[str], plan: Plan) -> dict | None:
+    """py-spy on the server while c=16 load runs (None when py-spy is absent)."""
+    raw = OUT_DIR / f"profile_{svc.name}.txt"
+    before, t0 = thread_cpu(svc.proc.pid), time.perf_counter()
+    spy = start_record(svc.proc.pid, plan.profile_s, raw)
+    if spy is None:
+        return None
+    res = load(svc, queries, f"{svc.name}_profiled", concurrency=CONCURRENCY, duration=plan.profile_s)
+    spy.wait()
+    after, wall = thread_cpu(svc.proc.pid), time.perf_counter() - t0
+    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"]}
+    return summarize_raw(raw, wall, before, after) | extra

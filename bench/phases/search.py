@@ -1,22 +1,28 @@
-"""Milvus search alone: latency per query and tie-aware recall@k against exact search."""
+"""Milvus search alone: latency per query and tie-aware recall@k against exact search, per
+``ef``; and Milvus' own floor from a fresh process (``probes/search_probe.py``)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Sequence
 
 import numpy as np
-from bench_common import BENCH_DIR, MS_PER_S, OUT_DIR, PYTHON, child_env, descendants, run_logged, summarize
 
+from bench.common import OUT_DIR, child_env, descendants, probe_cmd, run_logged, summarize
+from bench.phases.queries import Queries
+from bench.probes.protocol import HOST, TOP_K
+from bench.units import MS_PER_S
+
+EFS = (16, 32, 64, 128, 256)
+"""The brief's four, and 256 to find the smallest ef that meets the recall target."""
 TIE_TOLERANCE = 1e-6
 """A returned id is correct when its exact score is at least the exact k-th best minus this."""
 EXACT_CHUNK_QUERIES = 64
-"""Queries scored against all vectors at once (64 x 349k float32 = 89 MB)."""
+"""Queries scored against all vectors at once (bounds the score matrix to that many rows x the vocabulary)."""
 WARMUP_SEARCHES = 50
 PROBE_QUERIES = 400
-"""Query vectors per Milvus probe (of the 1,200): enough for a stable p50."""
+"""Query vectors per Milvus probe (the first of the run's queries)."""
 
 
 def exact_kth_scores(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -73,7 +79,7 @@ def ef_sweep(
     Searches go through ``WordStore.search`` (the service's exact call) with
     ``search_ef`` replaced, on one client from this process.
     """
-    from store import WordStore
+    from wordsim.store.collection import WordStore
 
     row_of_id = {int(i): r for r, i in enumerate(ids)}
     kth = {name: exact_kth_scores(vectors, q, top_k) for name, q in query_sets.items()}
@@ -91,30 +97,42 @@ def ef_sweep(
     return out
 
 
-def search_probes(uri: str, milvus_root: int, inner_port: int, ef: int) -> dict:
-    """``search_probe.py`` through the forwarder, and straight to Milvus inside its
+def search_phase(uri: str, settings, q: Queries) -> dict:
+    """Search-only latency and tie-aware recall per ef, on the queries' server-made vectors
+    (``encoder_alone`` saved them)."""
+    from wordsim.store.connection import connect
+
+    vectors = np.load(OUT_DIR / "vectors.npy")
+    ids = np.load(OUT_DIR / "ids.npy")
+    qv = np.load(OUT_DIR / "query_vectors.npy")
+    sets = {"dict": qv[: len(q.dictionary)], "ood": qv[len(q.dictionary) :]}
+    client = connect(settings.replace(milvus_uri=uri))
+    try:
+        efs = sorted({*EFS, settings.search_ef})
+        sweep = ef_sweep(client, settings, sets, vectors, ids, efs, TOP_K)
+    finally:
+        client.close()
+    for per_set in sweep.values():
+        for entry in per_set.values():
+            entry.pop("latencies_ms")
+    return {"configured_ef": settings.search_ef, "by_ef": sweep}
+
+
+def search_probes(uri: str, milvus_root: int, inner_port: int, settings) -> dict:
+    """``probes/search_probe.py`` through the forwarder, and straight to Milvus inside its
     network namespace (``nsenter``; skipped where that is not permitted)."""
     vectors = OUT_DIR / "query_vectors.npy"
-    base = [str(BENCH_DIR / "search_probe.py"), "--vectors", str(vectors), "--ef", str(ef)]
+    base = ["--vectors", str(vectors), "--ef", str(settings.search_ef), "--collection", settings.collection]
     base += ["--limit", str(PROBE_QUERIES)]
     out: dict = {}
-    run = run_logged([PYTHON, *base, "--uri", uri], child_env(), "probe_forwarded.log")
-    out["forwarded"] = json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None
+    run = run_logged(probe_cmd("search_probe", *base, "--uri", uri), child_env(), "probe_forwarded.log")
+    out["forwarded"] = run.result()
     milvus = [p.pid for p in descendants(milvus_root) if p.name() == "milvus"]
     nsenter = shutil.which("nsenter")
     if not milvus or not nsenter:
         out["direct"] = None
         return out
-    cmd = [nsenter, "-t", str(milvus[0]), "-n", PYTHON, *base, "--uri", f"http://127.0.0.1:{inner_port}"]
-    run = run_logged(cmd, child_env(), "probe_direct.log")
-    out["direct"] = json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None
+    inner = f"http://{HOST}:{inner_port}"
+    cmd = [nsenter, "-t", str(milvus[0]), "-n", *probe_cmd("search_probe", *base, "--uri", inner)]
+    out["direct"] = run_logged(cmd, child_env(), "probe_direct.log").result()
     return out
-
-
-def inproc_probe(uri: str, texts: list[str]) -> dict | None:
-    """``inproc_probe.py``: encode + search per query in one process, no HTTP."""
-    qfile = OUT_DIR / "queries_inproc.json"
-    qfile.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-    cmd = [PYTHON, str(BENCH_DIR / "inproc_probe.py"), "--uri", uri, "--queries", str(qfile)]
-    run = run_logged(cmd, child_env(), "inproc_probe.log")
-    return json.loads(run.output.strip().splitlines()[-1]) if run.code == 0 else None

@@ -1,49 +1,17 @@
-"""The service measurements: c=1 latency, c=16 throughput with each party's cores, a py-spy
-profile, and the soak; plus the sizes and durations of a run (``Plan``)."""
+"""The service measurements: c=1 latency with the CPU per request, c=16 throughput with each
+party's cores, the HTTP floor, cold start, and the soak."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
-from bench_common import (
-    BENCH_DIR,
-    MS_PER_S,
-    OUT_DIR,
-    RssSampler,
-    busy_cpu_s,
-    descendants,
-    proc_cpu,
-    summarize,
-)
-from phases import Queries, load, our_service
-from profile_tools import start_record, summarize_raw, thread_cpu
 
-CONCURRENCY = 16
-WARM_REQUESTS = 50
-"""Unrecorded requests sent to a freshly started server before its c=1 latency run."""
-SERVER_READY_S = 120.0
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Sizes and durations of one run."""
-
-    limit: int | None
-    n_dict: int
-    n_ood: int
-    tp_s: float
-    tp_warmup_s: float
-    soak_s: float
-    soak_warmup_s: float
-    cold_runs: int
-    profile_s: float
-    soak: bool
-
-
-FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True)
-QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False)
+from bench.common import RssSampler, Service, busy_cpu_s, descendants, proc_cpu, summarize
+from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, WARM_REQUESTS, Plan
+from bench.phases.queries import Queries
+from bench.phases.servers import load, noop_service, our_service
+from bench.units import MS_PER_S
 
 
 def cpu_groups(server_pid: int, milvus_root: int) -> dict[str, list[int]]:
@@ -56,7 +24,7 @@ def cpu_groups(server_pid: int, milvus_root: int) -> dict[str, list[int]]:
     }
 
 
-def throughput_with_cpu(svc, queries: list[str], tag: str, plan: Plan, milvus_root: int) -> dict:
+def throughput_with_cpu(svc: Service, queries: list[str], tag: str, plan: Plan, milvus_root: int) -> dict:
     """c=16 for ``plan.tp_s`` s, with the cores each party used meanwhile."""
     groups = cpu_groups(svc.proc.pid, milvus_root)
     before, busy0, t0 = proc_cpu(groups), busy_cpu_s(), time.perf_counter()
@@ -70,22 +38,15 @@ def throughput_with_cpu(svc, queries: list[str], tag: str, plan: Plan, milvus_ro
     return out
 
 
-def profile(svc, queries: list[str], plan: Plan) -> dict | None:
-    """py-spy on the server while c=16 load runs (None when py-spy is absent)."""
-    raw = OUT_DIR / f"profile_{svc.name}.txt"
-    before, t0 = thread_cpu(svc.proc.pid), time.perf_counter()
-    spy = start_record(svc.proc.pid, plan.profile_s, raw)
-    if spy is None:
-        return None
-    res = load(svc, queries, f"{svc.name}_profiled", concurrency=CONCURRENCY, duration=plan.profile_s)
-    spy.wait()
-    after, wall = thread_cpu(svc.proc.pid), time.perf_counter() - t0
-    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"]}
-    return summarize_raw(raw, wall, before, after) | extra
-
-
 def measure_service(
-    svc, q: Queries, pool: list[str], plan: Plan, milvus_root: int, *, cached: bool, latency: bool = True
+    svc: Service,
+    q: Queries,
+    pool: list[str],
+    plan: Plan,
+    milvus_root: int,
+    *,
+    cached: bool,
+    latency: bool = True,
 ) -> dict:
     """c=1 latency (dictionary, OOD, optionally a cached repeat), then c=16 throughput."""
     res: dict = {"ready_s": svc.wait_ready(SERVER_READY_S), "name": svc.name}
@@ -107,9 +68,29 @@ def measure_service(
     return res
 
 
+def http_floor(queries: list[str], warm: list[str]) -> dict:
+    """c=1 latency of a bare Sanic app with a fixed answer (same client, same queries)."""
+    with noop_service() as svc:
+        svc.wait_ready(SERVER_READY_S)
+        load(svc, warm, "noop_warm")
+        res = load(svc, queries, "noop_c1")
+    res.pop("_latencies_ms")
+    res.pop("_done_at_s")
+    return res
+
+
+def cold_start(uri: str, runs: int) -> dict:
+    """Spawn of ``sanic_milvus.py`` (default configuration) to its first 200 on /health, ``runs`` times."""
+    times = []
+    for i in range(runs):
+        with our_service(f"cold_start_{i}", uri, OURS[DEFAULT]) as svc:
+            times.append(svc.wait_ready(SERVER_READY_S))
+    return {"runs_s": times, "median_s": float(np.median(times))}
+
+
 def soak(uri: str, pool: list[str], plan: Plan, milvus_root: int) -> dict:
     """c=16 for ``plan.soak_s`` s against the default configuration, RSS sampled each second."""
-    with our_service("soak_w1t2", uri, 1, 2) as svc:
+    with our_service(f"{DEFAULT}_soak", uri, OURS[DEFAULT]) as svc:
         svc.wait_ready(SERVER_READY_S)
         sampler = RssSampler({"server": svc.proc.pid, "milvus": milvus_root})
         sampler.start()

@@ -1,6 +1,6 @@
 """The original design, rebuilt for comparison (see /work/shared/seeds, the design document).
 
-    python bench/baseline_original.py --port 8849 --milvus-uri http://127.0.0.1:19530
+    python -m bench.probes.baseline_original --port 8849 --milvus-uri http://127.0.0.1:19530
 
 As the original does it: transformers' ``BertTokenizer`` + ``AlbertModel`` in torch eager
 mode, the design document's pooling formula (masked mean, then L2 normalisation in
@@ -12,25 +12,19 @@ two differ only in how a request is served.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
-
-from config import load_settings  # noqa: E402
-from model_source import resolve_model  # noqa: E402
-
-RESULT_KEY = "相似度计算的结果为："
-TOP_K = 3
+from bench.probes.protocol import RESULT_KEY, ROUTE, TOP_K, parser, serve
+from wordsim.model.source import resolve_model
+from wordsim.settings import load_settings
 
 
 def build_app(model_dir: str, milvus_uri: str, collection_name: str, ef: int, torch_threads: int = 0):
-    """The Sanic app of the original service (``torch_threads`` 0: torch's default)."""
+    """The Sanic app of the original service (``torch_threads`` 0: torch's default);
+    ``protocol.serve`` adds ``/health`` and runs it."""
     import json
 
     import torch
@@ -62,7 +56,7 @@ def build_app(model_dir: str, milvus_uri: str, collection_name: str, ef: int, to
 
     app = Sanic("original_design", dumps=partial(json.dumps, ensure_ascii=False))
 
-    @app.post("/vector_similarity")
+    @app.post(ROUTE)
     async def vector_similarity(request):
         text = request.form.get("usr_input")
         vectors = embed([text])
@@ -83,16 +77,12 @@ def build_app(model_dir: str, milvus_uri: str, collection_name: str, ef: int, to
         }
         return response.json({RESULT_KEY: answer})
 
-    @app.get("/health")
-    async def health(request):
-        return response.json({"ok": True})
-
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
-    p = argparse.ArgumentParser(description="The original design's service, for the benchmark.")
+    p = parser("The original design's service, for the benchmark.")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--milvus-uri", default=settings.milvus_uri)
     p.add_argument("--collection", default=settings.collection)
@@ -101,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     model_dir = str(resolve_model(settings, allow_download=False).path)
     app = build_app(model_dir, args.milvus_uri, args.collection, args.ef, args.torch_threads)
-    app.run(host="127.0.0.1", port=args.port, single_process=True, access_log=False, motd=False)
+    serve(app, args.port)
     return 0
 
 

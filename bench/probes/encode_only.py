@@ -1,6 +1,6 @@
 """The encoder alone, on the same words and settings as the ingest (a subprocess of the bench).
 
-    python bench/encode_only.py --limit 20000 --queries q.json --out-dir bench/out
+    python -m bench.probes.encode_only --limit 20000 --queries q.json --out-dir bench/out
 
 Times ``encoder.encode(all_words)`` only (model loading reported apart), saves the
 vectors (``vectors.npy``, row i = ``ids.npy[i]``) and, for the recall section, the
@@ -10,8 +10,6 @@ does (``query_vectors.npy``, and the time of each). Prints one JSON line.
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
 import sys
 import time
@@ -19,23 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from bench.probes.protocol import add_queries_arg, emit, parser, read_texts
+from bench.units import KIB, MS_PER_S
+from wordsim.ingest.wordlist import jieba_dict_path, read_words
+from wordsim.model.loader import encoder_for
+from wordsim.model.source import resolve_model
+from wordsim.settings import load_settings
 
-from config import load_settings  # noqa: E402
-from embedding import encoder_for  # noqa: E402
-from model_source import resolve_model  # noqa: E402
-from word_source import jieba_dict_path, read_words  # noqa: E402
-
-KIB = 1024
-MS_PER_S = 1000.0
 WARMUP_QUERIES = 20
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--limit", type=int)
-    p.add_argument("--queries", type=Path, required=True, help="JSON list of query texts")
+    add_queries_arg(p)
     p.add_argument("--out-dir", type=Path, required=True)
     args = p.parse_args(argv)
 
@@ -52,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     encode_s, encode_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
 
     # The queries as the server encodes them: one at a time, one inference thread.
-    single = encoder_for(settings, model, threads=settings.torch_threads or 1)
-    queries = json.loads(args.queries.read_text(encoding="utf-8"))
+    single = encoder_for(settings, model, threads=settings.encoder_threads or 1)
+    queries = read_texts(args.queries)
     for q in queries[:WARMUP_QUERIES]:
         single.encode_one(q)
     one_ms, rows = [], []
@@ -66,21 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     np.save(args.out_dir / "vectors.npy", vectors)
     np.save(args.out_dir / "ids.npy", np.array([w.id for w in words], dtype=np.int64))
     np.save(args.out_dir / "query_vectors.npy", query_vectors)
-    result = {
-        "words": len(texts),
-        "load_s": load_s,
-        "encode_s": encode_s,
-        "encode_cpu_s": encode_cpu_s,
-        "words_per_s": len(texts) / encode_s,
-        "fingerprint": model.fingerprint,
-        "is_standin": model.is_standin,
-        "backend": encoder.backend,
-        "batch_size": settings.encode_batch_size,
-        "threads": settings.torch_threads,
-        "encode_one_ms": one_ms,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB,
-    }
-    print(json.dumps(result), flush=True)
+    emit(
+        {
+            "words": len(texts),
+            "load_s": load_s,
+            "encode_s": encode_s,
+            "encode_cpu_s": encode_cpu_s,
+            "words_per_s": len(texts) / encode_s,
+            "fingerprint": model.fingerprint,
+            "is_standin": model.is_standin,
+            "backend": encoder.backend,
+            "batch_size": settings.encode_batch_size,
+            "threads": settings.encoder_threads,
+            "encode_one_ms": one_ms,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB,
+        }
+    )
     return 0
 
 

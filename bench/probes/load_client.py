@@ -1,13 +1,13 @@
 """Closed-loop HTTP/1.1 load client for ``POST /vector_similarity`` (stdlib asyncio only).
 
-    python bench/load_client.py --port 8848 --queries q.json --concurrency 1 --out r.json
-    python bench/load_client.py --port 8848 --queries q.json --concurrency 16 --duration 30
+    python -m bench.probes.load_client --port 8848 --queries q.json --concurrency 1 --out r.json
+    python -m bench.probes.load_client --port 8848 --queries q.json --concurrency 16 --duration 30
 
 Each of ``--concurrency`` keep-alive connections sends one form POST, waits for the whole
 answer, and sends the next; queries are taken in order from the shared list (each once
 with no ``--duration``; cycled when a timed run outlasts the list, counted as ``wrapped``).
-A hand-written client rather than httpx: on a 2-core machine the client shares the CPU
-with the server and Milvus, and this one costs a few microseconds per request.
+A hand-written client rather than httpx: on a small machine the client shares the CPU
+with the server and Milvus, and this one does little more than write and read bytes.
 Every answer is checked: status 200 and a JSON body with ``--top-k`` results.
 """
 
@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-RESULT_KEY = "相似度计算的结果为："
-PATH = "/vector_similarity"
+from bench.probes.protocol import HOST, RESULT_KEY, ROUTE, TOP_K, add_queries_arg, parser, read_texts
+from bench.units import NS_PER_MS, NS_PER_S
+
 ERROR_SAMPLES = 5
 CONNECT_TIMEOUT_S = 10.0
-NS_PER_MS = 1e6
-NS_PER_S = 1e9
 
 
 @dataclass
@@ -53,7 +52,7 @@ def build_request(host: str, port: int, text: str, top_k: int | None) -> bytes:
     form = {"usr_input": text} | ({"top_k": str(top_k)} if top_k else {})
     body = urlencode(form).encode()
     head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"POST {ROUTE} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -173,22 +172,22 @@ async def run_load(args: argparse.Namespace, queries: list[str]) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1")
+    p = parser(__doc__)
+    p.add_argument("--host", default=HOST)
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--queries", type=Path, required=True, help="JSON list of query texts")
+    add_queries_arg(p)
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--duration", type=float, help="seconds to measure (default: each query once)")
     p.add_argument("--warmup", type=float, default=0.0, help="seconds of unrecorded load first")
     p.add_argument("--top-k", type=int, help="send top_k (default: let the server choose)")
-    p.add_argument("--default-top-k", type=int, default=3, help="results expected without --top-k")
+    p.add_argument("--default-top-k", type=int, default=TOP_K, help="results expected without --top-k")
     p.add_argument("--out", type=Path, help="write the JSON result here (default: stdout)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    queries = json.loads(args.queries.read_text(encoding="utf-8"))
+    queries = read_texts(args.queries)
     try:
         import uvloop
 

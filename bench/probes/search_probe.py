@@ -1,7 +1,8 @@
 """Latency of a trivial Milvus RPC and of the service's search (with and without the
 ``text`` output field), from a fresh process, with the client's own CPU per call.
 
-    python bench/search_probe.py --uri http://127.0.0.1:19530 --vectors q.npy --ef 64
+    python -m bench.probes.search_probe --uri http://127.0.0.1:19530 --collection words \
+        --vectors q.npy --ef 64
 
 Run twice by the bench with the same code: through the LocalMilvus forwarder, and (when
 ``nsenter`` may enter the server's network namespace) straight to Milvus' own port, so
@@ -10,23 +11,24 @@ the forwarder's share of a search is measured rather than guessed. Prints one JS
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.common import summarize
+from bench.probes.protocol import TOP_K, emit, parser
+from bench.units import MS_PER_S
+
 WARMUP = 30
-MS_PER_S = 1000.0
 OUTPUT_FIELDS = ["text"]
 BATCH = 16
 """Queries per call in the batched probe: what one search for 16 waiting requests would cost."""
 
 
 def timed(fn, items) -> dict[str, float]:
-    """Wall latency percentiles of ``fn`` per item, and this process's CPU per call (ms)."""
+    """Wall latency summary of ``fn`` per item (ms), and this process's CPU per call."""
     for x in items[:WARMUP]:
         fn(x)
     lat = []
@@ -36,19 +38,18 @@ def timed(fn, items) -> dict[str, float]:
         fn(x)
         lat.append((time.perf_counter() - t0) * MS_PER_S)
     cpu_ms = (time.process_time() - cpu0) * MS_PER_S / len(items)
-    p50, p99 = np.percentile(lat, [50, 99])
-    return {"n": len(lat), "p50": float(p50), "p99": float(p99), "client_cpu_ms": cpu_ms}
+    return summarize(lat) | {"client_cpu_ms": cpu_ms}
 
 
 def main(argv: list[str] | None = None) -> int:
     from pymilvus import MilvusClient
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--uri", required=True)
-    p.add_argument("--collection", default="words")
+    p.add_argument("--collection", required=True)
     p.add_argument("--vectors", type=Path, required=True)
     p.add_argument("--ef", type=int, required=True)
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=int, default=TOP_K)
     p.add_argument("--limit", type=int, help="only the first N vectors")
     args = p.parse_args(argv)
     vectors = np.load(args.vectors)[: args.limit]
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         f"search_batch{BATCH}_ms": timed(search, batches),
     }
     client.close()
-    print(json.dumps(result), flush=True)
+    emit(result)
     return 0
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from bench.units import MIB
-
-__all__ = ["LABEL", "MIB", "SHORT", "context", "lat_row", "ms", "pct_row", "table"]
-
 LABEL = {
     "ours_w1t2": "ours, WORKERS=1 EXECUTOR_THREADS=2 (default)",
     "ours_w2t2": "ours, WORKERS=2 EXECUTOR_THREADS=2",
@@ -20,6 +16,8 @@ SHORT = {
     "original_t1": "original (1 thread)",
 }
 """Each configuration as the targets and the analysis name it."""
+
+
 def ms(x: float) -> str:
     return f"{x:.2f}"
 

@@ -1,38 +1,24 @@
-"""Sections of RESULTS.md on Milvus' own floor, the soak and the profiles."""
+"""Sections 5 and 7 of RESULTS.md and the profiles: the service's cold start, the soak, and
+where its time goes."""
 
 from __future__ import annotations
 
-from report_util import LABEL, context, ms, table
-
-PROBE_CALLS = (
-    ("has_collection_ms", "has_collection (trivial RPC)"),
-    ("search_ms", "search, output `text`"),
-    ("search_no_output_fields_ms", "search, no output fields"),
-    ("search_batch16_ms", "one search call with 16 queries (nq=16), output `text`"),
-)
-PROBE_PATHS = (("forwarded", "through the LocalMilvus forwarder"), ("direct", "direct, inside the namespace"))
+from bench.report.format import LABEL, context, ms, table
 
 
-def probe_table(r: dict) -> list[str]:
-    """Milvus' own floor: a trivial RPC and the search, through the forwarder and direct."""
-    probes = r["search"].get("probes") or {}
-    rows: list[list[object]] = []
-    for where, label in PROBE_PATHS:
-        p = probes.get(where)
-        if not p:
-            rows.append([label, "not measured", "", "", ""])
-            continue
-        for key, what in PROBE_CALLS:
-            v = p.get(key)
-            if v is None:
-                continue
-            rows.append([f"{what}, {label}", v["n"], ms(v["p50"]), ms(v["p99"]), ms(v["client_cpu_ms"])])
-    out = [
-        "Milvus' own floor (bench/search_probe.py, a fresh process, same query vectors; *direct* enters "
-        "Milvus' network namespace with nsenter, bypassing the forwarder):",
+def cold_section(r: dict) -> list[str]:
+    c = r["cold_start"]
+    runs = ", ".join(f"{x:.2f}" for x in c["runs_s"])
+    return [
+        "## 5. Cold start to ready",
+        "",
+        context(r),
+        "",
+        "Spawn of `sanic_milvus.py` (WORKERS=1) to the first 200 of `/health`: "
+        f"median **{c['median_s']:.2f} s** "
+        f"(runs: {runs} s; files in the page cache, ONNX export cached).",
         "",
     ]
-    return out + table(["call", "n", "p50 ms", "p99 ms", "client CPU ms per call"], rows)
 
 
 def soak_section(r: dict) -> list[str]:
