@@ -72,3 +72,36 @@ def test_lone_query_is_not_delayed():
             return await asyncio.wait_for(batcher.query("教师", 3), timeout=2)
 
     assert len(asyncio.run(one())) == 3
+
+
+class PickyEncoder(FakeBackends):
+    """An encoder that refuses any batch holding the text "bad", as a real one may refuse
+    an input that slipped past validation."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if "bad" in texts:
+            self.encode_calls.append(list(texts))
+            raise ValueError("cannot encode 'bad'")
+        return super().encode(texts)
+
+
+def test_a_text_the_encoder_refuses_fails_alone_and_its_batch_mates_are_answered():
+    backends = PickyEncoder()
+    queries = [("first", 1), ("a", 2), ("bad", 2), ("bb", 3), ("bad", 1), ("ccc", 1)]
+    results, _ = asyncio.run(run_queries(backends, queries))
+    for (text, top_k), result in zip(queries, results, strict=True):
+        if text == "bad":
+            assert isinstance(result, ValueError) and "cannot encode" in str(result)
+        else:
+            assert [h.id for h in result] == [len(text) * 100 + i for i in range(top_k)]
+    # The batch of five failed together, then each of its texts was encoded alone; the
+    # good ones still went to Milvus in one search.
+    assert backends.encode_calls[1] == ["a", "bad", "bb", "bad", "ccc"]
+    assert backends.search_calls == [(1, 1), (3, 3)]
+
+
+def test_a_batch_of_only_refused_texts_makes_no_search():
+    backends = PickyEncoder()
+    results, _ = asyncio.run(run_queries(backends, [("bad", 1)] * 3))
+    assert all(isinstance(r, ValueError) for r in results)
+    assert backends.search_calls == []

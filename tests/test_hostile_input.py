@@ -3,6 +3,7 @@ valid answer where the input is legitimate; no 5xx, no stack trace, no internal 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -39,6 +40,12 @@ CORPUS = [
     ("emoji_zwj", {"data": {"usr_input": "👩‍👩‍👧"}}, OK),
     ("control_bell", {"data": {"usr_input": "教\x07师"}}, 400),
     ("control_nul", {"data": {"usr_input": "\x00"}}, 400),
+    ("lone_surrogate_json", {"content": b'{"usr_input": "\\ud800"}', "headers": JSON_HDR}, 400),
+    ("lone_low_surrogate_in_word", {"content": b'{"usr_input": "\\u6559\\udc00"}', "headers": JSON_HDR}, 400),
+    ("private_use", {"data": {"usr_input": "教\ue000"}}, 400),
+    ("noncharacter", {"data": {"usr_input": "\ufdd0"}}, 400),
+    ("zero_width_only", {"data": {"usr_input": "\u200b\u200d"}}, 400),
+    ("zero_width_inside", {"data": {"usr_input": "教\u200b师"}}, OK),
     ("mixed_scripts", {"data": {"usr_input": "abc中文кириллицаعربي"}}, OK),
     ("full_width", {"data": {"usr_input": "ＡＢＣ教师１２３"}}, OK),
     ("rtl_override", {"data": {"usr_input": "\u202e教师"}}, OK),
@@ -171,3 +178,21 @@ def test_server_binds_only_the_configured_host(server):
     assert {ip for ip, p in listening if p == port} == {"127.0.0.1"}
     # Milvus Lite's in-process gRPC server is the only other listener, on loopback too.
     assert all(ip in ("127.0.0.1", "::ffff:127.0.0.1") for ip, _ in listening), listening
+
+
+def test_bad_queries_never_fail_good_concurrent_ones(server):
+    """Concurrent queries share encoder calls: refused ones must not take good ones down."""
+    bad = {"content": b'{"usr_input": "\\ud800"}', "headers": JSON_HDR}
+    words = ["教师", "学生", "中国", "教学", "任课教师"]
+
+    async def run():
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            jobs = [
+                client.post(URL, **bad) if i % 6 == 0 else client.post(URL, data={"usr_input": words[i % 5]})
+                for i in range(96)
+            ]
+            return await asyncio.gather(*jobs)
+
+    statuses = [r.status_code for r in asyncio.run(run())]
+    assert statuses[::6] == [400] * 16
+    assert [s for i, s in enumerate(statuses) if i % 6] == [200] * 80

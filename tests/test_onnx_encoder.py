@@ -57,7 +57,8 @@ def test_export_is_recorded_and_a_tampered_file_is_not_trusted(model, onnx_enc, 
 def test_cached_export_loads_without_torch(model, onnx_enc, onnx_dir):
     code = (
         "import sys;"
-        "from wordsim.model.source import describe_folder; from wordsim.model.loader import load_onnx_encoder;"
+        "from wordsim.model.source import describe_folder;"
+        "from wordsim.model.loader import load_onnx_encoder;"
         f"src = describe_folder(__import__('pathlib').Path({str(model.path)!r}), {model.name!r}, True);"
         f"e = load_onnx_encoder(src, cache_dir={str(onnx_dir)!r});"
         "print(e.encode_one('教师')[:3], 'torch' in sys.modules)"

@@ -76,7 +76,13 @@ def test_top_k_from_string_or_json_number():
     [
         (form(""), "usr_input is required"),
         (form("usr_input=%20%20"), "usr_input is empty"),
-        (form("usr_input=a%00b"), "control characters"),
+        (form("usr_input=a%00b"), "U\\+0000, a control character"),
+        (FakeRequest(body=b'{"usr_input": "\\ud800"}', content_type="application/json"), "U\\+D800, a lone"),
+        (FakeRequest(body=b'{"usr_input": "\\udc00\\u6559"}', content_type="application/json"), "U\\+DC00"),
+        (form("usr_input=%EE%80%80"), "U\\+E000, a private-use character"),
+        (form("usr_input=%EF%B7%90"), "U\\+FDD0, a noncharacter"),
+        (form("usr_input=%F0%9F%BF%BF"), "U\\+1FFFF, a noncharacter"),
+        (form("usr_input=%E2%80%8B%E2%80%8C"), "only invisible format characters"),
         (form("usr_input=" + "字" * (SETTINGS.max_text_chars + 1)), "longer than"),
         (form("usr_input=a&usr_input=b"), "given 2 times"),
         (form("usr_input=a", query="usr_input=b"), "given 2 times"),
@@ -93,6 +99,12 @@ def test_top_k_from_string_or_json_number():
 def test_bad_input_is_a_400_that_says_what_is_wrong(request_, message):
     with pytest.raises(BadRequest, match=message):
         parse_query(request_, SETTINGS)
+
+
+def test_format_characters_inside_visible_text_and_unassigned_code_points_are_accepted():
+    assert parse_query(form("usr_input=%E6%95%99%E2%80%8B%E5%B8%88"), SETTINGS).text == "教\u200b师"
+    unassigned = "\U0003134a"  # CJK Extension H (Unicode 15): unassigned in older databases
+    assert parse_query(form(f"usr_input={unassigned}"), SETTINGS).text == unassigned
 
 
 def test_unknown_content_type_is_415():

@@ -4,7 +4,8 @@ call and one Milvus search (nq = batch size).
 Per request, most of the CPU goes to fixed costs of a model call and of a Milvus RPC; under
 load, paying them once per batch instead of once per request is what raises throughput.
 A lone request is never delayed: a batch starts as soon as a worker thread is free, with
-whatever is waiting then.
+whatever is waiting then. One query never fails another: when the encoder refuses a
+batch, each of its texts is encoded alone and only the ones that fail alone fail.
 """
 
 from __future__ import annotations
@@ -62,24 +63,55 @@ class QueryBatcher:
         try:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(self.executor, self._encode_and_search, batch)
-        except Exception as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-        else:
-            for (_, _, future), hits in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(hits)
+        except Exception as exc:  # the search failed: every query of the batch shares that
+            results = [exc] * len(batch)
         finally:
             self.in_flight -= 1
             self.batches += 1
             self._launch()
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
-    def _encode_and_search(self, batch: list[Pending]) -> list[list[Hit]]:
-        vectors = self.encode([text for text, _, _ in batch])
-        limit = max(top_k for _, top_k, _ in batch)
+    def _encode_and_search(self, batch: list[Pending]) -> list[list[Hit] | Exception]:
+        """Per query, its hits or the exception that its own encoding raised."""
+        vectors, errors = self._encode_isolated([text for text, _, _ in batch])
+        ok = [i for i, err in enumerate(errors) if err is None]
+        results: list[list[Hit] | Exception] = [err for err in errors]  # type: ignore[misc]
+        if ok:
+            limit = max(batch[i][1] for i in ok)
+            try:
+                hits = self.search(vectors[ok], limit)
+            except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
+                raise SearchFailed(str(exc)) from exc
+            for i, found in zip(ok, hits, strict=True):
+                results[i] = found[: batch[i][1]]
+        return results
+
+    def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list[Exception | None]]:
+        """Encode ``texts`` together; if that fails, each alone, so that only a text the
+        encoder refuses by itself fails (its row of vectors is then left zero)."""
         try:
-            hits = self.search(vectors, limit)
-        except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
-            raise SearchFailed(str(exc)) from exc
-        return [found[:top_k] for (_, top_k, _), found in zip(batch, hits, strict=True)]
+            return self.encode(texts), [None] * len(texts)
+        except Exception as exc:
+            if len(texts) == 1:
+                return np.zeros((1, 0), dtype=np.float32), [exc]
+        rows: list[np.ndarray | None] = []
+        errors: list[Exception | None] = []
+        for text in texts:
+            try:
+                rows.append(self.encode([text])[0])
+                errors.append(None)
+            except Exception as exc:
+                rows.append(None)
+                errors.append(exc)
+        dim = next((len(r) for r in rows if r is not None), 0)
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        for i, row in enumerate(rows):
+            if row is not None:
+                vectors[i] = row
+        return vectors, errors

@@ -6,7 +6,12 @@ in more than one place, or more than once, is refused rather than guessed at.
 
 Normalisation of ``usr_input`` before encoding: Unicode NFKC (full-width letters and
 digits become half-width, compatibility forms are unified), then surrounding whitespace
-is trimmed. Control characters are refused.
+is trimmed. Then the Unicode policy (README, "Input"): refused with 400 are control
+characters (Cc), lone surrogates (Cs: not text; JSON can carry them as ``"\ud800"``),
+private-use characters (Co: no shared meaning), noncharacters (U+FDD0..U+FDEF, U+xFFFE,
+U+xFFFF) and input made of format characters (Cf, such as U+200B) and spaces alone.
+Code points unassigned in this Python's Unicode database are accepted: a newer Unicode
+may assign them (CJK extensions), and the model reads them as [UNK].
 """
 
 from __future__ import annotations
@@ -110,14 +115,37 @@ def parse_query(request: Request, settings: Settings) -> Query:
         raise BadRequest("usr_input is required, e.g. usr_input=教师")
     if not isinstance(raw, str):
         raise BadRequest("usr_input must be a string")
+    return Query(valid_text(raw, "usr_input", settings), _top_k(_single(params, "top_k"), settings))
+
+
+REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cs": "a lone surrogate, which is not text",
+    "Co": "a private-use character",
+}
+
+
+def valid_text(raw: str, name: str, settings: Settings) -> str:
+    """``raw`` normalised (NFKC, trimmed), or 400 saying which character the policy refuses."""
     text = normalize_text(raw)
     if not text:
-        raise BadRequest("usr_input is empty")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise BadRequest("usr_input contains control characters")
+        raise BadRequest(f"{name} is empty")
+    for ch in text:
+        why = REFUSED_CATEGORIES.get(unicodedata.category(ch))
+        if why is None and _is_noncharacter(ch):
+            why = "a noncharacter"
+        if why is not None:
+            raise BadRequest(f"{name} contains U+{ord(ch):04X}, {why}")
+    if all(unicodedata.category(ch) == "Cf" or ch.isspace() for ch in text):
+        raise BadRequest(f"{name} has only invisible format characters")
     if len(text) > settings.max_text_chars:
-        raise BadRequest(f"usr_input is longer than {settings.max_text_chars} characters")
-    return Query(text, _top_k(_single(params, "top_k"), settings))
+        raise BadRequest(f"{name} is longer than {settings.max_text_chars} characters")
+    return text
+
+
+def _is_noncharacter(ch: str) -> bool:
+    cp = ord(ch)
+    return 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE
 
 
 def _top_k(raw: Any, settings: Settings) -> int:
