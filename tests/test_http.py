@@ -119,6 +119,12 @@ def test_health_reports_model_collection_rows(http_server, subset_words, model):
     assert body["rows"] == len(subset_words) == body["source_rows"]
 
 
+def test_livez_and_readyz(http_server):
+    assert httpx.get(http_server.url + "/livez", timeout=30).json() == {"ok": True}
+    ready = httpx.get(http_server.url + "/readyz", timeout=30)
+    assert ready.status_code == 200 and all(ready.json()["checks"].values())
+
+
 def test_unknown_route_and_method_are_json(http_server):
     r = httpx.get(http_server.url + "/nope")
     assert r.status_code == 404 and r.json()["status"] == 404

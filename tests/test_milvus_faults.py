@@ -63,7 +63,8 @@ def test_api_key_required_except_health(server):
         assert resp.json() == {"ok": False, "error": resp.json()["error"], "status": 401}
     assert httpx.get(server.url + "/docs/openapi.json").status_code == 401
     assert ask(server, "教师").status_code == 200
-    assert httpx.get(server.url + "/health").status_code == 200
+    for path in ("/health", "/livez", "/readyz"):  # for orchestrators: no key
+        assert httpx.get(server.url + path).status_code == 200
 
 
 def test_cache_is_emptied_when_the_collection_changes(server, env, encoder):
@@ -97,6 +98,9 @@ def test_milvus_down_gives_503_and_recovers_without_restart(server, milvus):
         assert time.monotonic() - t0 < 20
         health = httpx.get(server.url + "/health", timeout=60)
         assert health.status_code == 503 and health.json()["ok"] is False
+        ready = httpx.get(server.url + "/readyz", timeout=60)
+        assert ready.status_code == 503 and ready.json()["checks"]["milvus"] is False
+        assert httpx.get(server.url + "/livez", timeout=60).status_code == 200
     finally:
         milvus.start()
     deadline = time.monotonic() + 90
@@ -108,5 +112,9 @@ def test_milvus_down_gives_503_and_recovers_without_restart(server, milvus):
         time.sleep(1)
     assert status == 200
     assert httpx.get(server.url + "/health", timeout=60).json()["ok"] is True
+    deadline = time.monotonic() + 60  # ready again once the watch loop has reloaded the collection
+    while httpx.get(server.url + "/readyz", timeout=60).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert httpx.get(server.url + "/readyz", timeout=60).status_code == 200
     assert server.proc.poll() is None  # the same process, never restarted
     assert np.isfinite(ask(server, "教师").json()["相似度计算的结果为："]["结果1"]["distance"])

@@ -111,9 +111,11 @@ class Settings:
     answer_cache_size: int = 10000
     """Answers kept in the per-worker LRU cache; 0 disables it."""
     cache_check_interval_s: float = 5.0
-    """How often the collection is checked for changes that empty the cache."""
+    """How often the collection is checked in the background: reloaded if Milvus released
+    it, its row counts refreshed for /health, the answer cache emptied when it changed."""
     api_key: str = ""
-    """When set, every endpoint except ``/health`` needs header ``X-API-Key``."""
+    """When set, every endpoint except ``/health``, ``/livez`` and ``/readyz`` needs header
+    ``X-API-Key``."""
     access_log: bool = True
     """One log line per request: method, path, status, time (never the input)."""
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sanic import Request, response
 from sanic.exceptions import ServiceUnavailable
 
 from wordsim.service.answers import JSON_TYPE, dumps, format_hits
 from wordsim.service.batcher import SearchFailed
-from wordsim.service.errors import error_body
-from wordsim.service.lifecycle import run_blocking
 from wordsim.service.query import parse_query
 
 log = logging.getLogger("wordsim.server")
@@ -27,27 +24,10 @@ async def vector_similarity(request: Request) -> response.HTTPResponse:
         try:
             hits = await ctx.batcher.query(query.text, query.top_k)
         except SearchFailed as exc:
+            ctx.status.failed(str(exc)[:200])
             log.warning("Milvus search failed: %s", str(exc)[:200])
             raise ServiceUnavailable("the vector database is unavailable; try again shortly") from None
+        ctx.status.answered()
         body = dumps(format_hits(hits)).encode()
         ctx.cache.put(key, body)
     return response.raw(body, content_type=JSON_TYPE)
-
-
-async def health(request: Request) -> response.HTTPResponse:
-    """Model, backend, collection and its row counts; 503 while Milvus does not answer."""
-    app = request.app
-    body: dict[str, Any] = {
-        "ok": True,
-        "model": app.ctx.encoder.fingerprint,
-        "backend": app.ctx.encoder.backend,
-        "collection": app.ctx.settings.collection,
-    }
-    try:
-        body["rows"] = await run_blocking(app, app.ctx.store.count)
-        body["source_rows"] = await run_blocking(app, app.ctx.store.source_rows)
-    except Exception as exc:
-        log.warning("health check: Milvus unavailable: %s", exc)
-        del body["ok"]
-        return error_body(503, "vector database unavailable", **body)
-    return response.json(body, dumps=dumps)

@@ -16,6 +16,7 @@ from sanic import Sanic
 
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
+from wordsim.service.status import CollectionStatus, refresh
 from wordsim.settings import Settings
 from wordsim.store.connection import StoreError
 
@@ -60,7 +61,10 @@ async def open_worker(app: Sanic) -> None:
     app.ctx.encoder, app.ctx.store = await run_blocking(
         app, open_backends, settings, app.ctx.encoder, app.ctx.store
     )
+    app.ctx.status = CollectionStatus()
+    await run_blocking(app, refresh, app.ctx.store, app.ctx.status)
     app.ctx.cache = AnswerCache(settings.answer_cache_size)
+    app.ctx.cache.observe(app.ctx.status.generation)
     app.ctx.batcher = QueryBatcher(
         app.ctx.encoder.encode,
         app.ctx.store.search_many,
@@ -75,17 +79,18 @@ async def start_watch(app: Sanic) -> None:
 
 
 async def watch_collection(app: Sanic) -> None:
-    """Keep the collection loaded (a restarted Milvus forgets it) and empty the answer
-    cache whenever the collection changes. Runs on the loop's default executor, so a
-    long reload never takes a request thread."""
+    """Keep the collection loaded (a restarted Milvus forgets it), its counts fresh for
+    /health, and empty the answer cache whenever the collection changes. Runs on the loop's
+    default executor, so a long reload never takes a request thread."""
     loop = asyncio.get_running_loop()
-    store, settings = app.ctx.store, app.ctx.settings
+    store, settings, status = app.ctx.store, app.ctx.settings, app.ctx.status
     while True:
         try:
-            await loop.run_in_executor(None, store.ensure_loaded)
-            if app.ctx.cache.observe(await loop.run_in_executor(None, store.generation)):
+            await loop.run_in_executor(None, refresh, store, status)
+            if app.ctx.cache.observe(status.generation):
                 log.info("collection %s changed: answer cache emptied", settings.collection)
         except Exception as exc:  # Milvus down: searches answer 503 meanwhile
+            status.failed(str(exc)[:200])
             log.info("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
         await asyncio.sleep(settings.cache_check_interval_s)
 

@@ -11,7 +11,7 @@ from sanic.exceptions import Unauthorized
 
 access = logging.getLogger("wordsim.access")
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
 """Answered without the API key (orchestrators probe them)."""
 
 

@@ -109,6 +109,18 @@ def document_health() -> Callable:
     return _stacked(decorators)
 
 
+def document_probe(handler: Callable) -> Callable:
+    """OpenAPI for /livez and /readyz; their summary is the first line of their doc."""
+    body = {"application/json": RawSchema({"type": "object", "required": ["ok"]})}
+    decorators = [
+        openapi.summary(f"{handler.__name__}: for orchestrators (see README)"),
+        openapi.response(200, body, "yes"),
+    ]
+    if handler.__name__ == "readyz":
+        decorators.append(openapi.response(503, body, "not ready; the failing checks are listed"))
+    return _stacked(decorators)
+
+
 def _stacked(decorators: list[Callable]) -> Callable:
     """One decorator applying ``decorators`` as if written top to bottom above a function."""
 

@@ -1,0 +1,101 @@
+"""/health, /livez and /readyz answer from the worker's memory, never from Milvus: called
+directly with fakes whose every Milvus call would fail the test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from types import SimpleNamespace
+
+from config import load_settings
+from wordsim.service.health import health, livez, readyz
+from wordsim.service.status import CollectionStatus, refresh
+
+
+class NoMilvus:
+    def __getattr__(self, name):
+        raise AssertionError(f"a probe called Milvus: store.{name}")
+
+
+def call(handler, status: CollectionStatus):
+    ctx = SimpleNamespace(
+        settings=load_settings(environ={}),
+        encoder=SimpleNamespace(fingerprint="m@sha256:1", backend="onnx"),
+        store=NoMilvus(),
+        status=status,
+    )
+    resp = asyncio.run(handler(SimpleNamespace(app=SimpleNamespace(ctx=ctx))))
+    return resp.status, json.loads(resp.body)
+
+
+def fresh_status(rows: int = 10, source_rows: int = 10) -> CollectionStatus:
+    status = CollectionStatus(rows=rows, source_rows=source_rows, loaded=True)
+    status.answered()
+    return status
+
+
+def test_health_answers_from_memory():
+    assert call(health, fresh_status()) == (
+        200,
+        {
+            "ok": True,
+            "model": "m@sha256:1",
+            "backend": "onnx",
+            "collection": "words",
+            "rows": 10,
+            "source_rows": 10,
+        },
+    )
+
+
+def test_a_failure_after_the_last_answer_makes_health_and_readyz_503_and_livez_200():
+    status = fresh_status()
+    status.failed("connection refused")
+    code, body = call(health, status)
+    assert code == 503 and body["ok"] is False and body["error"] == "vector database unavailable"
+    code, body = call(readyz, status)
+    assert code == 503 and body["checks"]["milvus"] is False and "milvus" in body["error"]
+    assert call(livez, status) == (200, {"ok": True})
+    status.answered()  # a later check or search succeeded
+    assert call(health, status)[0] == 200
+
+
+def test_readyz_needs_a_loaded_and_complete_collection():
+    assert call(readyz, fresh_status())[0] == 200
+    code, body = call(readyz, fresh_status(rows=5, source_rows=10))
+    assert code == 503 and body["error"] == "not ready: collection_complete"
+    assert call(readyz, CollectionStatus())[1]["checks"] == {
+        "model": True,
+        "milvus": False,
+        "collection_loaded": False,
+        "collection_complete": False,
+    }
+
+
+class CountingStore:
+    def __init__(self) -> None:
+        self.rows, self.counts = 10, 0
+
+    def ensure_loaded(self) -> None:
+        pass
+
+    def generation(self):
+        return ("id", self.rows)
+
+    def count(self) -> int:
+        self.counts += 1
+        return self.rows
+
+    def source_rows(self) -> int:
+        return 10
+
+
+def test_refresh_recounts_only_when_the_collection_changed():
+    store, status = CountingStore(), CollectionStatus()
+    assert refresh(store, status) and status.rows == 10 and store.counts == 1
+    before = status.ok_at
+    time.sleep(0.001)
+    assert not refresh(store, status) and store.counts == 1 and status.ok_at > before
+    store.rows = 11
+    assert refresh(store, status) and status.rows == 11 and status.complete()

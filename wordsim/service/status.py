@@ -1,0 +1,53 @@
+"""What the worker knows of its collection, refreshed in the background, so that /health and
+/readyz answer from memory instead of asking Milvus on every call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class CollectionStatus:
+    """Row counts and reachability as last seen. Written by the watch loop (one thread at a
+    time) and by request handlers on the event loop; every field is replaced whole."""
+
+    rows: int | None = None
+    source_rows: int | None = None
+    generation: object = None
+    loaded: bool = False
+    ok_at: float | None = None
+    """When Milvus last answered (a check or a search), ``time.monotonic()``."""
+    failed_at: float | None = None
+    """When a check or a search last failed."""
+    error: str = ""
+
+    def milvus_ok(self) -> bool:
+        """Milvus answered, and nothing failed since."""
+        return self.ok_at is not None and (self.failed_at is None or self.failed_at < self.ok_at)
+
+    def answered(self) -> None:
+        self.ok_at = time.monotonic()
+
+    def failed(self, error: str) -> None:
+        self.failed_at = time.monotonic()
+        self.loaded = False
+        self.error = error
+
+    def complete(self) -> bool:
+        """The collection holds at least the words of its source (words added later count too)."""
+        return self.rows is not None and (self.source_rows is None or self.rows >= self.source_rows)
+
+
+def refresh(store, status: CollectionStatus) -> bool:
+    """Blocking: make sure the collection is loaded, and recount its rows when it changed.
+    Returns whether it changed (its id or row count, read from metadata; no scan)."""
+    store.ensure_loaded()
+    generation = store.generation()
+    changed = generation != status.generation
+    if changed:
+        status.rows, status.source_rows = store.count(), store.source_rows()
+        status.generation = generation
+    status.loaded = True
+    status.answered()
+    return changed
