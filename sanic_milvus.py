@@ -19,6 +19,7 @@ from sanic import Sanic
 
 from wordsim.service.answers import dumps
 from wordsim.service.lifecycle import attach_listeners, open_backends
+from wordsim.service.oversize import LingeringHttpProtocol
 from wordsim.service.routes import attach_endpoints
 from wordsim.settings import Settings, configure_logging, load_settings
 
@@ -40,6 +41,17 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
     attach_listeners(app)
     attach_endpoints(app)
     return app
+
+
+def serve_options(settings: Settings) -> dict:
+    """How the app is served, one process or several."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "protocol": LingeringHttpProtocol,  # oversized requests still get their 413/414/431
+        "access_log": False,  # our own access log (wordsim.access) has no user input
+        "motd": False,
+    }
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -68,16 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.workers == 1:
         app = create_app(settings, encoder=encoder, store=store)
-        app.run(host=settings.host, port=settings.port, single_process=True, access_log=False, motd=False)
+        app.run(**serve_options(settings), single_process=True)
         return 0
     store.close()
     from sanic.worker.loader import AppLoader
 
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
-    app.prepare(
-        host=settings.host, port=settings.port, workers=settings.workers, access_log=False, motd=False
-    )
+    app.prepare(**serve_options(settings), workers=settings.workers)
     Sanic.serve(primary=app, app_loader=loader)
     return 0
 

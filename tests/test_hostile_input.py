@@ -196,3 +196,39 @@ def test_bad_queries_never_fail_good_concurrent_ones(server):
     statuses = [r.status_code for r in asyncio.run(run())]
     assert statuses[::6] == [400] * 16
     assert [s for i, s in enumerate(statuses) if i % 6] == [200] * 80
+
+
+def send_everything_then_read(server, raw: bytes) -> tuple[int, dict]:
+    """A client that sends its whole request before reading, as curl does with a large body:
+    the answer must reach it, not a connection reset."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+MB = 1 << 20
+GET_A = b"GET /vector_similarity?usr_input=a HTTP/1.1\r\nHost: x\r\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"POST /vector_similarity HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+         b"\r\nContent-Length: %d\r\n\r\n" % (2 * MB) + b"usr_input=" + b"a" * (2 * MB - 10), 413),
+        (b"POST /vector_similarity HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+         b"\r\nContent-Length: %d\r\n\r\n" % (4 * MB) + b"{" * (4 * MB), 413),
+        (b"GET /vector_similarity?usr_input=" + b"a" * (200 << 10) + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /vector_similarity?usr_input=" + b"a" * (256 << 10) + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (GET_A + b"X-Big: " + b"b" * (200 << 10) + b"\r\n\r\n", 431),
+        (GET_A + b"X-Many: c\r\n" * 23000 + b"\r\n", 431),
+    ],
+    ids=["body_2MB", "body_4MB", "url_200kB", "url_256kB", "header_200kB", "headers_256kB"],
+)  # fmt: skip
+def test_oversized_requests_get_their_status_not_a_reset(server, raw, status):
+    code, body = send_everything_then_read(server, raw)
+    assert code == status and body == {"ok": False, "error": body["error"], "status": status}

@@ -9,6 +9,7 @@ from sanic import Request, response
 from sanic.exceptions import SanicException, ServiceUnavailable
 
 from wordsim.service.answers import dumps
+from wordsim.service.oversize import classify, linger_after_answer
 
 log = logging.getLogger("wordsim.server")
 
@@ -40,6 +41,7 @@ def body_incomplete(request: Request | None) -> bool:
 async def render_error(request: Request, exc: Exception) -> response.HTTPResponse:
     """Sanic's exception handler: any exception becomes :func:`error_body`; an unexpected
     one is logged with its traceback and answered 500 without details."""
+    exc = classify(request, exc)
     if isinstance(exc, ServiceUnavailable) and body_incomplete(request):
         # Sanic reads the body after routing, so a client that stalls mid-body hits
         # the response timeout; it is the client's delay, hence 408, not 503.
@@ -50,4 +52,6 @@ async def render_error(request: Request, exc: Exception) -> response.HTTPRespons
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
         status, message = 500, "internal error"
+    if status in (413, 414, 431):
+        linger_after_answer(request)  # the client may still be sending
     return error_body(status, message)
