@@ -122,10 +122,12 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
 class Writer(threading.Thread):
     """Inserts encoded chunks while the main thread encodes the next one."""
 
-    def __init__(self, store, progress) -> None:
+    def __init__(self, store, progress, total_chunks: int) -> None:
         super().__init__(name="milvus-writer", daemon=True)
         self.store = store
         self.progress = progress
+        self.total_chunks = total_chunks
+        self.chunks = 0
         self.jobs: queue.Queue = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.rows = 0
@@ -147,6 +149,16 @@ class Writer(threading.Thread):
                     self.progress.update(len(rows))
                 self.seconds += time.perf_counter() - t0
                 self.rows += len(chunk.words)
+                self.chunks += 1
+                # A line per chunk: progress in logs where the bar is off, and a point a test
+                # can stop the load at (the kill test), not a moment in time.
+                log.info(
+                    "chunk %d of %d written (ids %d-%d)",
+                    self.chunks,
+                    self.total_chunks,
+                    chunk.words[0].id,
+                    chunk.words[-1].id,
+                )
             except BaseException as exc:  # re-raised in the main thread
                 self.error = exc
 
@@ -170,7 +182,7 @@ def write_chunks(settings: Settings, store, model: ModelSource, todo: list[Chunk
         disable=not progress,
         file=sys.stderr,
     )
-    writer = Writer(store, bar)
+    writer = Writer(store, bar, len(todo))
     writer.start()
     t0 = time.perf_counter()
     encode_s = 0.0
