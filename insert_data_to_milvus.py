@@ -2,7 +2,8 @@
 
     python insert_data_to_milvus.py                 # jieba's dict.txt, 349,046 words
     python insert_data_to_milvus.py --input my.txt  # "word freq pos" or one word per line
-    python insert_data_to_milvus.py --drop          # rebuild from scratch
+    python insert_data_to_milvus.py --rebuild       # a new version; the service keeps answering
+    python insert_data_to_milvus.py --drop          # drop everything and load from scratch
 
 A word's id is its 0-based line number in the source (jieba's dict.txt: 教师 is 161872).
 A re-run continues where the last one stopped and never duplicates a row; the last line
@@ -45,7 +46,17 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-size", type=int, default=settings.ingest_chunk_size, help="source lines per resumable unit"
     )
-    p.add_argument("--drop", action="store_true", help="drop the collection and rebuild it from scratch")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="load a new version of the collection while the current one keeps serving, then switch",
+    )
+    mode.add_argument(
+        "--drop",
+        action="store_true",
+        help="drop the collection and load it from scratch (no answers meanwhile)",
+    )
     p.add_argument("--milvus-uri", default=settings.milvus_uri, help="Milvus URI or Milvus Lite .db file")
     p.add_argument("--collection", default=settings.collection)
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
@@ -65,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         id_ranges=args.id_range,
         chunk_size=args.chunk_size,
         drop=args.drop,
+        rebuild=args.rebuild,
         progress=not args.no_progress,
     )
     return run_ingest(settings, options)

@@ -74,6 +74,8 @@ def test_readyz_needs_a_loaded_and_complete_collection():
 
 
 class CountingStore:
+    name = "words"
+
     def __init__(self) -> None:
         self.rows, self.counts = 10, 0
 
@@ -90,12 +92,25 @@ class CountingStore:
     def source_rows(self) -> int:
         return 10
 
+    def model_fingerprint(self) -> str:
+        return "m"
+
 
 def test_refresh_recounts_only_when_the_collection_changed():
     store, status = CountingStore(), CollectionStatus()
-    assert refresh(store, status) and status.rows == 10 and store.counts == 1
+    assert refresh(store, status, "m") and status.rows == 10 and store.counts == 1
     before = status.ok_at
     time.sleep(0.001)
-    assert not refresh(store, status) and store.counts == 1 and status.ok_at > before
+    assert not refresh(store, status, "m") and store.counts == 1 and status.ok_at > before
     store.rows = 11
-    assert refresh(store, status) and status.rows == 11 and status.complete()
+    assert refresh(store, status, "m") and status.rows == 11 and status.complete()
+
+
+def test_a_collection_switched_to_another_models_vectors_is_refused():
+    store, status = CountingStore(), CollectionStatus()
+    store.model_fingerprint = lambda: "other"
+    refresh(store, status, "m")
+    assert "holds vectors of model other" in status.refusal
+    code, body = call(health, status)
+    assert code == 503 and "restart it with that model" in body["error"]
+    assert call(readyz, status)[1]["checks"]["model"] is False

@@ -173,3 +173,28 @@ def test_rerun_indexes_and_completes_a_load_stopped_before_its_index(env, encode
         assert store.ids_between(0, 1000) == list(range(300))
     finally:
         store.close()
+
+
+def test_a_killed_rebuild_continues_and_then_switches(env):
+    env = {**env, "WORDSIM_MILVUS_TIMEOUT_S": "1"}  # the wait before the old version is dropped
+    first = ingest(env, "--limit=1500")
+    out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0 and "collection words (words_v1): 1500 rows" in out, out
+    killed = ingest(env, "--limit=2000", "--chunk-size=500", "--rebuild")
+    log = kill_after_chunk(killed, 1)
+    assert killed.returncode == -signal.SIGKILL and "rebuilding words in words_v2; words_v1 keeps serving" in log, log
+    store = open_store(env)
+    try:
+        assert store.count() == 1500  # the alias still serves the old version
+    finally:
+        store.close()
+    again = ingest(env, "--limit=2000", "--chunk-size=500", "--rebuild")
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, out
+    assert "continuing the rebuild of words in words_v2" in out and "collection words (words_v2): 2000 rows" in out
+    assert "dropped words_v1, replaced by words_v2" in out
+    store = open_store(env)
+    try:
+        assert store.count() == 2000 and store.client.list_collections() == ["words_v2"]
+    finally:
+        store.close()

@@ -1,6 +1,8 @@
 """Encode a word list and load it into the collection; safe to interrupt and re-run.
 
-The source is cut into chunks of consecutive lines; encoding of chunk k+1 overlaps the
+The collection the service reads is an alias of a physical version (``wordsim/store/
+versions.py``): ``--rebuild`` loads a new version while the current one serves, then
+switches. The source is cut into chunks of consecutive lines; encoding of chunk k+1 overlaps the
 insert of chunk k. A new collection is filled without an index, then compacted and
 indexed once, then loaded. A re-run continues where the last one stopped and never
 duplicates a row: it indexes and loads what is there, counts the ids of each chunk,
@@ -41,7 +43,9 @@ class IngestOptions:
     """Only lines whose id is in one of these half-open ranges [a, b)."""
     chunk_size: int = 8192
     drop: bool = False
-    """Drop the collection and rebuild it from scratch."""
+    """Drop the collection (every version) and load it from scratch: no answers meanwhile."""
+    rebuild: bool = False
+    """Load into a new version while the current one keeps serving, then switch the alias."""
     progress: bool = True
     """A progress bar on stderr (besides the log lines)."""
 
@@ -65,8 +69,7 @@ def plan_chunks(store, words: Sequence[Word], chunk_size: int, *, fresh: bool) -
 
 def run_ingest(settings: Settings, options: IngestOptions) -> int:
     """Load the source into the collection; returns the process exit code."""
-    from wordsim.store.bulk_load import WordLoader
-    from wordsim.store.connection import StoreError
+    from wordsim.store import connection
 
     source_path = options.source or jieba_dict_path()
     report = read_words(source_path, limit=options.limit, id_ranges=options.id_ranges)
@@ -76,47 +79,96 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
         return 1
     try:
         model = resolve_model(settings)
-        store = WordLoader.open(settings)
-    except (ModelNotFoundError, StoreError) as exc:
+        client = connection.connect(settings)
+    except (ModelNotFoundError, connection.StoreError) as exc:
         log.error("%s", exc)
         return 2
     try:
-        if options.drop:
-            store.drop()
-        fresh = not store.exists()
-        if not fresh:
-            store.check_model(model.fingerprint)
-            if not store.has_index():
-                # An earlier bulk load stopped before its index: counting rows needs a
-                # loaded collection, and loading needs the index.
-                log.info("collection %s has no index yet: indexing the rows it holds", store.name)
-                store.flush()
-                store.merge_index_load()
-            else:
-                store.ensure_loaded()
-        todo = plan_chunks(store, report.words, options.chunk_size, fresh=fresh)
-        pending = sum(len(c.words) for c in todo)
-        log.info("%d of %d words to write (%d chunks)", pending, len(report.words), len(todo))
-        if todo:
-            write_chunks(settings, store, model, todo, progress=options.progress)
-        store.flush()
-        if todo:
-            # The whole collection once on a first load, only the merged segments on a
-            # resumed one.
-            store.merge_index_load()
-        total = store.count()
-        expected = len(report.words)
-        status = "OK" if total == expected else "MISMATCH"
-        print(f"collection {store.name}: {total} rows, source: {expected} words -> {status}", flush=True)
-        if total != expected:
-            log.error("row count differs from the source; rebuild with --drop if the source changed")
-            return 1
-        return 0
-    except StoreError as exc:
+        target, replaces = choose_target(client, settings, options, model.fingerprint)
+        code = load(settings, target, model, report.words, options)
+        if code == 0 and replaces is not None:
+            switch(client, settings, target.name, replaces)
+        return code
+    except connection.StoreError as exc:
         log.error("%s", exc)
         return 2
     finally:
-        store.close()
+        connection.close(client, settings)
+
+
+def choose_target(client, settings: Settings, options: IngestOptions, fingerprint: str):
+    """The collection version to load (a :class:`WordLoader`), and the one it replaces once
+    complete (``--rebuild``) or None."""
+    from wordsim.store import versions
+    from wordsim.store.bulk_load import WordLoader
+
+    alias = settings.collection
+    if options.drop:
+        versions.drop_all(client, alias)
+    current = versions.served(client, alias)
+    if current is None:  # a fresh load serves its collection from the start
+        return WordLoader(client, settings, versions.next_version(client, alias), alias=alias), None
+    if not options.rebuild:
+        return WordLoader(client, settings, current), None
+    # A rebuild stopped earlier left its version unaliased: continue it if it holds this
+    # model's vectors, else start over.
+    left = [v for v in versions.versions(client, alias) if v != current]
+    for i, name in enumerate(left):
+        candidate = WordLoader(client, settings, name)
+        if i == len(left) - 1 and candidate.model_fingerprint() == fingerprint:
+            log.info("continuing the rebuild of %s in %s", alias, name)
+            return candidate, current
+        client.drop_collection(name)
+        log.info("dropped %s, left by an earlier rebuild", name)
+    target = versions.next_version(client, alias)
+    log.info("rebuilding %s in %s; %s keeps serving until it is complete", alias, target, current)
+    return WordLoader(client, settings, target), current
+
+
+def load(settings: Settings, store, model: ModelSource, words: Sequence[Word], options: IngestOptions) -> int:
+    """Write what ``store`` lacks of ``words``, index and load it, and check the count."""
+    fresh = not store.exists()
+    if not fresh:
+        store.check_model(model.fingerprint)
+        if not store.has_index():
+            # An earlier bulk load stopped before its index: counting rows needs a
+            # loaded collection, and loading needs the index.
+            log.info("collection %s has no index yet: indexing the rows it holds", store.name)
+            store.flush()
+            store.merge_index_load()
+        else:
+            store.ensure_loaded()
+    todo = plan_chunks(store, words, options.chunk_size, fresh=fresh)
+    pending = sum(len(c.words) for c in todo)
+    log.info("%d of %d words to write (%d chunks)", pending, len(words), len(todo))
+    if todo:
+        write_chunks(settings, store, model, todo, progress=options.progress)
+    store.flush()
+    if todo:
+        # The whole collection once on a first load, only the merged segments on a
+        # resumed one.
+        store.merge_index_load()
+    total = store.count()
+    status = "OK" if total == len(words) else "MISMATCH"
+    name = f"{settings.collection} ({store.name})" if store.name != settings.collection else store.name
+    print(f"collection {name}: {total} rows, source: {len(words)} words -> {status}", flush=True)
+    if total != len(words):
+        log.error("row count differs from the source; if the source changed, use --rebuild (or --drop)")
+        return 1
+    return 0
+
+
+def switch(client, settings: Settings, target: str, replaced: str) -> None:
+    """Serve ``target`` instead of ``replaced``, then drop ``replaced``."""
+    from wordsim.store import versions
+
+    versions.point(client, settings.collection, target)
+    if replaced != settings.collection:  # (a collection made before aliases is gone already)
+        # Searches a Milvus proxy routed to the old collection just before the switch end
+        # within one Milvus timeout; then nothing reads it.
+        time.sleep(settings.milvus_timeout_s)
+        client.drop_collection(replaced)
+        log.info("dropped %s, replaced by %s", replaced, target)
 
 
 class Writer(threading.Thread):

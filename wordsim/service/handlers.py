@@ -18,6 +18,8 @@ async def vector_similarity(request: Request) -> response.HTTPResponse:
     """The ``top_k`` words closest to ``usr_input``, in the original answer shape."""
     ctx = request.app.ctx
     query = parse_query(request, ctx.settings)
+    if ctx.status.refusal:
+        raise ServiceUnavailable(ctx.status.refusal)
     key = (query.text, query.top_k)
     body = ctx.cache.get(key)
     if body is None:

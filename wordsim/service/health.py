@@ -25,7 +25,7 @@ async def readyz(request: Request) -> response.HTTPResponse:
     ctx = request.app.ctx
     status = ctx.status
     checks = {
-        "model": getattr(ctx, "encoder", None) is not None,
+        "model": getattr(ctx, "encoder", None) is not None and not status.refusal,
         "milvus": status.milvus_ok(),
         "collection_loaded": status.loaded,
         "collection_complete": status.complete(),
@@ -44,6 +44,8 @@ async def health(request: Request) -> response.HTTPResponse:
         "backend": ctx.encoder.backend,
         "collection": ctx.settings.collection,
     }
+    if ctx.status.refusal:
+        return error_body(503, ctx.status.refusal, **body)
     if not ctx.status.milvus_ok():
         return error_body(503, "vector database unavailable", **body)
     body = {"ok": True, **body, "rows": ctx.status.rows, "source_rows": ctx.status.source_rows}

@@ -62,7 +62,7 @@ async def open_worker(app: Sanic) -> None:
         app, open_backends, settings, app.ctx.encoder, app.ctx.store
     )
     app.ctx.status = CollectionStatus()
-    await run_blocking(app, refresh, app.ctx.store, app.ctx.status)
+    await run_blocking(app, refresh, app.ctx.store, app.ctx.status, app.ctx.encoder.fingerprint)
     app.ctx.cache = AnswerCache(settings.answer_cache_size)
     app.ctx.cache.observe(app.ctx.status.generation)
     app.ctx.batcher = QueryBatcher(
@@ -86,7 +86,9 @@ async def watch_collection(app: Sanic) -> None:
     store, settings, status = app.ctx.store, app.ctx.settings, app.ctx.status
     while True:
         try:
-            await loop.run_in_executor(None, refresh, store, status)
+            changed = await loop.run_in_executor(None, refresh, store, status, app.ctx.encoder.fingerprint)
+            if changed and status.refusal:
+                log.error("%s", status.refusal)
             if app.ctx.cache.observe(status.generation):
                 log.info("collection %s changed: answer cache emptied", settings.collection)
         except Exception as exc:  # Milvus down: searches answer 503 meanwhile

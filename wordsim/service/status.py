@@ -21,6 +21,9 @@ class CollectionStatus:
     failed_at: float | None = None
     """When a check or a search last failed."""
     error: str = ""
+    refusal: str = ""
+    """Set when the collection changed under the service to another model's vectors
+    (a rebuild with another model): searches answer 503 with it until a restart."""
 
     def milvus_ok(self) -> bool:
         """Milvus answered, and nothing failed since."""
@@ -39,14 +42,22 @@ class CollectionStatus:
         return self.rows is not None and (self.source_rows is None or self.rows >= self.source_rows)
 
 
-def refresh(store, status: CollectionStatus) -> bool:
-    """Blocking: make sure the collection is loaded, and recount its rows when it changed.
-    Returns whether it changed (its id or row count, read from metadata; no scan)."""
+def refresh(store, status: CollectionStatus, fingerprint: str) -> bool:
+    """Blocking: make sure the collection is loaded, and recount its rows and check its model
+    when it changed (rows written, rebuilt, switched). Returns whether it changed (read from
+    metadata; no scan). ``fingerprint``: the model the service encodes queries with."""
     store.ensure_loaded()
     generation = store.generation()
     changed = generation != status.generation
     if changed:
         status.rows, status.source_rows = store.count(), store.source_rows()
+        built_with = store.model_fingerprint()
+        status.refusal = (
+            ""
+            if built_with == fingerprint
+            else f"collection {store.name} now holds vectors of model {built_with}, but this service "
+            f"encodes with {fingerprint}: restart it with that model (WORDSIM_MODEL_DIR)"
+        )
         status.generation = generation
     status.loaded = True
     status.answered()

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from wordsim.store import versions
 from wordsim.store.collection import WordStore
 from wordsim.store.connection import StoreError
 from wordsim.store.schema import METRIC, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, build_schema
@@ -24,12 +25,14 @@ INDEX_SETTLE_S = 5.0
 
 
 class WordLoader(WordStore):
-    """The collection as the ingest uses it: everything the server reads, plus writes."""
+    """The collection as the ingest uses it: everything the server reads, plus writes.
 
-    def drop(self) -> None:
-        if self.exists():
-            self.client.drop_collection(self.name)
-            log.info("dropped collection %s", self.name)
+    ``alias``: an alias to point at the collection as soon as it is created (a fresh load
+    serves its collection from the start; a rebuild switches only once complete)."""
+
+    def __init__(self, client, settings, name: str | None = None, alias: str | None = None) -> None:
+        super().__init__(client, settings, name)
+        self.alias = alias
 
     def create(self, dim: int, model_fingerprint: str, source_rows: int) -> None:
         """Create the collection and record the model; no index yet (see the module doc)."""
@@ -40,6 +43,8 @@ class WordLoader(WordStore):
             properties={PROP_MODEL: model_fingerprint, PROP_SOURCE_ROWS: str(source_rows)},
         )
         log.info("created collection %s (dim %d)", self.name, dim)
+        if self.alias:
+            versions.point(self.client, self.alias, self.name)
 
     def write(self, rows: list[dict[str, Any]], *, upsert: bool) -> None:
         """Insert rows, or upsert them where some ids may already be present."""

@@ -23,10 +23,11 @@ log = logging.getLogger("wordsim.store")
 class WordStore:
     """One collection of word vectors in one Milvus."""
 
-    def __init__(self, client: MilvusClient, settings: Settings) -> None:
+    def __init__(self, client: MilvusClient, settings: Settings, name: str | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.name = settings.collection
+        self.name = name or settings.collection
+        """The collection or alias read: the service reads the alias, the ingest a version."""
 
     @classmethod
     def open(cls, settings: Settings):
@@ -72,13 +73,13 @@ class WordStore:
                 "Run python insert_data_to_milvus.py (it continues where it stopped)."
             )
 
-    def generation(self) -> tuple[object, int]:
-        """Changes whenever the collection is rebuilt or rows are written: its id and
-        row count (metadata only, no scan)."""
+    def generation(self) -> tuple[object, ...]:
+        """Changes whenever the collection is rebuilt or switched, or rows are written: the
+        physical collection's name and id, and its row count (metadata only, no scan)."""
         timeout = self.settings.milvus_timeout_s
         desc = self.client.describe_collection(self.name, timeout=timeout)
         rows = self.client.get_collection_stats(self.name, timeout=timeout).get("row_count", 0)
-        return desc.get("collection_id"), int(rows)
+        return desc.get("collection_name"), desc.get("collection_id"), int(rows)
 
     def ensure_loaded(self) -> None:
         """Load the collection unless it is loaded (a restarted Milvus may have released it)."""
