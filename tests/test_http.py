@@ -114,7 +114,7 @@ def test_bad_input_gets_400_json(http_server, kwargs):
 def test_health_reports_model_collection_rows(http_server, subset_words, model):
     body = httpx.get(http_server.url + "/health", timeout=30).json()
     assert body["ok"] is True
-    assert body["model"] == model.fingerprint
+    assert body["model"] == model.fingerprint and body["standin"] is True
     assert body["collection"] == "words"
     assert body["rows"] == len(subset_words) == body["source_rows"]
 

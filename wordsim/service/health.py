@@ -42,6 +42,7 @@ async def health(request: Request) -> response.HTTPResponse:
     body: dict[str, Any] = {
         "model": ctx.encoder.fingerprint,
         "backend": ctx.encoder.backend,
+        "standin": ctx.encoder.source.is_standin,
         "collection": ctx.settings.collection,
     }
     if ctx.status.refusal:

@@ -11,14 +11,16 @@ from sanic.exceptions import Unauthorized
 
 access = logging.getLogger("wordsim.access")
 
-OPEN_PATHS = frozenset({"/health", "/livez", "/readyz"})
-"""Answered without the API key (orchestrators probe them)."""
+OPEN_PATHS = frozenset({"/health", "/livez", "/readyz", "/"})
+"""Answered without the API key: the probes (orchestrators call them) and the page (it asks
+for the key and sends it with its API calls)."""
+OPEN_PREFIXES = ("/static/",)
 
 
 async def check_api_key(request: Request) -> None:
     request.ctx.t0 = time.perf_counter()
     api_key = request.app.ctx.settings.api_key
-    if api_key and request.path not in OPEN_PATHS:
+    if api_key and request.path not in OPEN_PATHS and not request.path.startswith(OPEN_PREFIXES):
         given = request.headers.get("x-api-key", "")
         if not hmac.compare_digest(given.encode(), api_key.encode()):
             raise Unauthorized("missing or wrong X-API-Key header")

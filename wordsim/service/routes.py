@@ -8,6 +8,7 @@ from wordsim.service import handlers, health
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
 from wordsim.service.openapi import document_health, document_probe, document_similarity
+from wordsim.service.page import attach_page
 
 
 def _own_function(handler):
@@ -32,4 +33,5 @@ def attach_endpoints(app: Sanic) -> None:
     app.add_route(document_health()(_own_function(health.health)), "/health", methods=["GET"], name="health")
     for probe in (health.livez, health.readyz):
         app.add_route(document_probe(probe)(_own_function(probe)), f"/{probe.__name__}", methods=["GET"])
+    attach_page(app)
     app.exception(Exception)(render_error)
