@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from wordsim.service.batcher import QueryBatcher, SearchFailed
-from wordsim.store.schema import Hit
+from wordsim.store.schema import Hit, SearchSpec
 
 
 class FakeBackends:
@@ -26,7 +26,8 @@ class FakeBackends:
         self.encode_calls.append(list(texts))
         return np.array([[float(len(t))] for t in texts], dtype=np.float32)
 
-    def search(self, vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
+    def search(self, vectors: np.ndarray, spec: SearchSpec) -> list[list[Hit]]:
+        top_k = spec.limit
         self.gate.wait(5)
         self.search_calls.append((len(vectors), top_k))
         if self.fail:
@@ -105,3 +106,13 @@ def test_a_batch_of_only_refused_texts_makes_no_search():
     results, _ = asyncio.run(run_queries(backends, [("bad", 1)] * 3))
     assert all(isinstance(r, ValueError) for r in results)
     assert backends.search_calls == []
+
+
+def test_queries_with_different_filters_share_the_encoder_call_but_not_the_search():
+    backends = FakeBackends()
+    specs = [SearchSpec(2), SearchSpec(3, expr="freq >= 5"), SearchSpec(1), SearchSpec(2, expr="freq >= 5")]
+    queries = [("first", 1)] + [(f"w{i}", spec) for i, spec in enumerate(specs)]
+    results, _ = asyncio.run(run_queries(backends, queries))
+    assert [len(c) for c in backends.encode_calls] == [1, 4]
+    assert backends.search_calls == [(1, 1), (2, 2), (2, 3)]  # one search per filter, its largest limit
+    assert [len(r) for r in results] == [1, 2, 3, 1, 2]

@@ -22,8 +22,12 @@ def test_openapi_describes_both_endpoints(lite_server):
     assert {"post", "get"} <= set(paths["/vector_similarity"]) and "get" in paths["/health"]
     body = paths["/vector_similarity"]["post"]["requestBody"]["content"]
     assert {"application/x-www-form-urlencoded", "multipart/form-data", "application/json"} <= set(body)
-    usr_input = body["application/json"]["schema"]["properties"]["usr_input"]
+    usr_input = body["application/x-www-form-urlencoded"]["schema"]["properties"]["usr_input"]
     assert usr_input["type"] == "string" and usr_input["maxLength"] == 64
+    one_or_list = body["application/json"]["schema"]["properties"]["usr_input"]["oneOf"]
+    assert one_or_list == [usr_input, {"type": "array", "items": usr_input, "minItems": 1, "maxItems": 64}]
+    get_params = {p["name"] for p in paths["/vector_similarity"]["get"]["parameters"]}
+    assert {"min_score", "pos", "min_freq", "exclude_self", "exclude_overlap", "fields"} <= get_params
 
 
 def test_schemathesis_finds_no_server_error(lite_server, tmp_path):

@@ -16,11 +16,15 @@ dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 """Every JSON body of the service: UTF-8 Chinese as is, no spaces."""
 
 
-def format_hits(hits: list[Hit]) -> dict[str, Any]:
-    """The original service's answer shape."""
+def format_hits(hits: list[Hit], extra_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The original service's answer shape; ``extra_fields`` (freq, pos) go inside ``fields``."""
     return {
         RESULT_KEY: {
-            f"结果{rank}": {"id": h.id, "distance": h.distance, "fields": {"id": h.id, "text": h.text}}
+            f"结果{rank}": {
+                "id": h.id,
+                "distance": h.distance,
+                "fields": {"id": h.id, "text": h.text, **{name: getattr(h, name) for name in extra_fields}},
+            }
             for rank, h in enumerate(hits, start=1)
         }
     }

@@ -16,9 +16,9 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from wordsim.store.schema import Hit
+from wordsim.store.schema import Hit, SearchSpec
 
-Pending = tuple[str, int, asyncio.Future]
+Pending = tuple[str, SearchSpec, asyncio.Future]
 
 
 class SearchFailed(RuntimeError):
@@ -26,12 +26,13 @@ class SearchFailed(RuntimeError):
 
 
 class QueryBatcher:
-    """Collects (text, top_k) queries on the event loop and runs them in batches."""
+    """Collects (text, search) queries on the event loop and runs them in batches: one
+    encoder call per batch, one Milvus search per kind of search in it (same filter)."""
 
     def __init__(
         self,
         encode: Callable[[list[str]], np.ndarray],
-        search: Callable[[np.ndarray, int], list[list[Hit]]],
+        search: Callable[[np.ndarray, SearchSpec], list[list[Hit]]],
         executor: Executor,
         *,
         max_batch: int,
@@ -46,10 +47,11 @@ class QueryBatcher:
         self.in_flight = 0
         self.batches = 0
 
-    async def query(self, text: str, top_k: int) -> list[Hit]:
-        """The ``top_k`` nearest words of ``text`` (raises what the encoder or Milvus raised)."""
+    async def query(self, text: str, spec: SearchSpec | int) -> list[Hit]:
+        """The nearest words of ``text`` (``spec``: a search, or just a number of hits);
+        raises what the encoder or Milvus raised."""
         future = asyncio.get_running_loop().create_future()
-        self.pending.append((text, top_k, future))
+        self.pending.append((text, SearchSpec(spec) if isinstance(spec, int) else spec, future))
         self._launch()
         return await future
 
@@ -80,16 +82,20 @@ class QueryBatcher:
     def _encode_and_search(self, batch: list[Pending]) -> list[list[Hit] | Exception]:
         """Per query, its hits or the exception that its own encoding raised."""
         vectors, errors = self._encode_isolated([text for text, _, _ in batch])
-        ok = [i for i, err in enumerate(errors) if err is None]
         results: list[list[Hit] | Exception] = [err for err in errors]  # type: ignore[misc]
-        if ok:
-            limit = max(batch[i][1] for i in ok)
+        groups: dict[tuple, list[int]] = {}
+        for i, err in enumerate(errors):
+            if err is None:
+                groups.setdefault(batch[i][1].group(), []).append(i)
+        for members in groups.values():
+            first = batch[members[0]][1]
+            spec = SearchSpec(max(batch[i][1].limit for i in members), first.expr, first.radius, first.fields)
             try:
-                hits = self.search(vectors[ok], limit)
+                hits = self.search(vectors[members], spec)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
                 raise SearchFailed(str(exc)) from exc
-            for i, found in zip(ok, hits, strict=True):
-                results[i] = found[: batch[i][1]]
+            for i, found in zip(members, hits, strict=True):
+                results[i] = found[: batch[i][1].limit]
         return results
 
     def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list[Exception | None]]:

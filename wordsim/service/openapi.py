@@ -37,7 +37,7 @@ HIT_SCHEMA = {
         },
     },
 }
-ANSWER_SCHEMA = {
+ONE_ANSWER = {
     "type": "object",
     "required": [RESULT_KEY],
     "properties": {
@@ -48,23 +48,68 @@ ANSWER_SCHEMA = {
         }
     },
 }
+ANSWER_SCHEMA = {
+    "oneOf": [
+        ONE_ANSWER,
+        {
+            "type": "array",
+            "description": "usr_input given as a list: one answer per word, or that word's error",
+            "items": {"oneOf": [ONE_ANSWER, ERROR_SCHEMA]},
+        },
+    ]
+}
 
 
-def _input_schema(settings: Settings) -> dict:
+def _input_schema(settings: Settings, batch: bool = False) -> dict:
+    """The parameters; ``batch``: the JSON body, where ``usr_input`` may be a list."""
+    word = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": settings.max_text_chars,
+        "description": "the word or phrase; NFKC-normalised and trimmed",
+        "example": "教师",
+    }
+    words = {"type": "array", "items": word, "minItems": 1, "maxItems": settings.max_inputs}
     return {
         "type": "object",
         "required": ["usr_input"],
         "properties": {
-            "usr_input": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": settings.max_text_chars,
-                "description": "the word or phrase; NFKC-normalised and trimmed",
-                "example": "教师",
+            "usr_input": {"oneOf": [word, words]} if batch else word,
+            "top_k": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": settings.max_top_k,
+                "default": settings.default_top_k,
+                "description": f"hits at most; with min_score and no top_k: {settings.max_top_k}",
             },
-            "top_k": {"type": "integer", "minimum": 1, "maximum": settings.max_top_k, "default": 3},
+            **FILTER_PARAMETERS,
         },
     }
+
+
+FILTER_PARAMETERS = {
+    "min_score": {
+        "type": "number",
+        "minimum": -2,
+        "maximum": 2,
+        "description": "only hits whose distance (inner product) is at or above it",
+    },
+    "pos": {"type": "string", "description": "jieba part-of-speech tags, comma-separated: n,v,a,nr ..."},
+    "min_freq": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "only words of at least this jieba frequency",
+    },
+    "exclude_self": {"type": "boolean", "description": "drop the query text itself"},
+    "exclude_overlap": {
+        "type": "boolean",
+        "description": "drop words containing the query or contained in it",
+    },
+    "fields": {
+        "type": "string",
+        "description": "extra fields inside each hit's fields: freq, pos (comma-separated)",
+    },
+}
 
 
 def _errors(*codes: int) -> list[Callable]:
@@ -85,7 +130,7 @@ def document_similarity(settings: Settings, method: str) -> Callable:
                 {
                     "application/x-www-form-urlencoded": RawSchema(schema),
                     "multipart/form-data": RawSchema(schema),
-                    "application/json": RawSchema(schema),
+                    "application/json": RawSchema(_input_schema(settings, batch=True)),
                 },
                 required=True,
             )

@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.request.form import parse_multipart_form
 
 from wordsim.service.errors import UnsupportedMediaType
+from wordsim.service.filters import NO_FILTERS, Filters, parse_filters
 from wordsim.settings import Settings
 
 
@@ -35,6 +36,14 @@ from wordsim.settings import Settings
 class Query:
     text: str
     top_k: int
+    filters: Filters = NO_FILTERS
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    """``usr_input`` given as a JSON list: one query per item, or the item's own 400."""
+
+    items: tuple[Query | BadRequest, ...]
 
 
 def normalize_text(raw: str) -> str:
@@ -107,15 +116,37 @@ def _single(params: dict[str, list[Any]], name: str) -> Any | None:
     return values[0] if values else None
 
 
-def parse_query(request: Request, settings: Settings) -> Query:
-    """The validated, normalised query of ``request`` (raises 400 ``BadRequest``)."""
+def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
+    """The validated, normalised query of ``request`` (raises 400 ``BadRequest``); a
+    :class:`BatchQuery` when ``usr_input`` is a JSON list."""
     params = _collect(request)
     raw = _single(params, "usr_input")
     if raw is None:
         raise BadRequest("usr_input is required, e.g. usr_input=教师")
+    if not isinstance(raw, str | list):
+        raise BadRequest("usr_input must be a string (or, in a JSON body, a list of strings)")
+    filters = parse_filters(lambda name: _single(params, name))
+    # With a threshold and no count, the answer is every word at or above it (up to the cap).
+    default_k = settings.max_top_k if filters.min_score is not None else settings.default_top_k
+    top_k = _top_k(_single(params, "top_k"), settings, default_k)
+    if isinstance(raw, list):
+        return BatchQuery(tuple(_item(text, top_k, filters, settings) for text in _bounded(raw, settings)))
+    return Query(valid_text(raw, "usr_input", settings), top_k, filters)
+
+
+def _bounded(raw: list, settings: Settings) -> list:
+    if not raw or len(raw) > settings.max_inputs:
+        raise BadRequest(f"usr_input as a list holds 1 to {settings.max_inputs} words")
+    return raw
+
+
+def _item(raw: Any, top_k: int, filters: Filters, settings: Settings) -> Query | BadRequest:
     if not isinstance(raw, str):
-        raise BadRequest("usr_input must be a string")
-    return Query(valid_text(raw, "usr_input", settings), _top_k(_single(params, "top_k"), settings))
+        return BadRequest("usr_input must be a string")
+    try:
+        return Query(valid_text(raw, "usr_input", settings), top_k, filters)
+    except BadRequest as exc:
+        return exc
 
 
 REFUSED_CATEGORIES = {
@@ -148,9 +179,9 @@ def _is_noncharacter(ch: str) -> bool:
     return 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE
 
 
-def _top_k(raw: Any, settings: Settings) -> int:
+def _top_k(raw: Any, settings: Settings, default: int) -> int:
     if raw is None:
-        return settings.default_top_k
+        return default
     if isinstance(raw, bool):
         raw = None  # JSON true/false are not numbers here
     elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():

@@ -22,6 +22,8 @@ POLL_S = 0.5
 PROGRESS_EVERY_S = 30.0
 COMPACT_TIMEOUT_S = 600.0
 INDEX_SETTLE_S = 5.0
+SCALAR_INDEXES = (("pos", "Trie"), ("freq", "STL_SORT"))
+"""Milvus 2.3's scalar index types for a VARCHAR and an INT64 field."""
 
 
 class WordLoader(WordStore):
@@ -62,6 +64,7 @@ class WordLoader(WordStore):
         t0 = time.perf_counter()
         self.compact()
         self.build_index()
+        self.index_scalar_fields()
         self.ensure_loaded()
         log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
 
@@ -85,6 +88,19 @@ class WordLoader(WordStore):
                 return
             log.info("compacted %s: %d segments -> %d", self.name, segments, after)
             segments = after
+
+    def index_scalar_fields(self) -> None:
+        """Scalar indexes for the filters (pos, min_freq), where this Milvus has them and
+        the collection is not loaded yet (a load made before them keeps filtering by scan)."""
+        for field, index_type in SCALAR_INDEXES:
+            if self.client.list_indexes(self.name, field_name=field):
+                continue
+            index = self.client.prepare_index_params()
+            index.add_index(field_name=field, index_type=index_type)
+            try:
+                self.client.create_index(self.name, index)
+            except Exception as exc:  # Milvus Lite and loaded collections refuse: filters scan
+                log.info("no %s index on %s.%s (%s): filters on it scan", index_type, self.name, field, exc)
 
     def _segment_count(self) -> int | None:
         """Flushed segments of the collection (None where Milvus cannot tell: Milvus Lite)."""

@@ -12,12 +12,23 @@ import numpy as np
 from wordsim.settings import Settings
 from wordsim.store import connection
 from wordsim.store.connection import ModelMismatchError, StoreError
-from wordsim.store.schema import METRIC, OUTPUT_FIELDS, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, Hit
+from wordsim.store.schema import (
+    METRIC,
+    OUTPUT_FIELDS,
+    PROP_MODEL,
+    PROP_SOURCE_ROWS,
+    VECTOR_FIELD,
+    Hit,
+    SearchSpec,
+)
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
 log = logging.getLogger("wordsim.store")
+
+LITE_FILTER_EF = 4096
+"""HNSW candidates a filtered search asks Milvus Lite for."""
 
 
 class WordStore:
@@ -112,23 +123,41 @@ class WordStore:
         return list(self.client.get(self.name, ids=list(ids), output_fields=["id", "text", VECTOR_FIELD]))
 
     # --- search -------------------------------------------------------------------------
-    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
-        """The ``top_k`` nearest words by inner product, best first (ties by id)."""
-        return self.search_many(vector[None, :], top_k)[0]
+    def search(self, vector: np.ndarray, spec: SearchSpec | int) -> list[Hit]:
+        """The nearest words by inner product, best first (ties by id)."""
+        return self.search_many(vector[None, :], spec)[0]
 
-    def search_many(self, vectors: np.ndarray, top_k: int) -> list[list[Hit]]:
-        """One Milvus search for several query vectors (nq = len(vectors))."""
+    def search_many(self, vectors: np.ndarray, spec: SearchSpec | int) -> list[list[Hit]]:
+        """One Milvus search for several query vectors (nq = len(vectors)); ``spec`` may be
+        just a number of hits."""
+        spec = SearchSpec(spec) if isinstance(spec, int) else spec
+        params: dict = {"ef": max(self.settings.search_ef, spec.limit)}
+        if self.settings.is_milvus_lite:
+            if spec.expr:
+                # Milvus Lite filters HNSW's candidate list, so a narrow filter would leave few
+                # hits; more candidates keep them (the server filters inside the graph search).
+                params["ef"] = max(params["ef"], LITE_FILTER_EF)
+        elif spec.radius is not None:
+            params["radius"] = spec.radius  # range search; Milvus Lite has none: the caller filters
         res = self.client.search(
             self.name,
             data=[v.tolist() for v in vectors],
-            limit=top_k,
-            output_fields=OUTPUT_FIELDS,
-            search_params={"metric_type": METRIC, "params": {"ef": max(self.settings.search_ef, top_k)}},
+            limit=spec.limit,
+            filter=spec.expr,
+            output_fields=[*OUTPUT_FIELDS, *spec.fields],
+            search_params={"metric_type": METRIC, "params": params},
             timeout=self.settings.milvus_timeout_s,
         )
         out = []
         for found in res:
-            hits = [Hit(int(h["id"]), float(h["distance"]), h["entity"]["text"]) for h in found]
+            hits = [
+                Hit(
+                    int(h["id"]),
+                    float(h["distance"]),
+                    **{k: h["entity"][k] for k in (*OUTPUT_FIELDS, *spec.fields)},
+                )
+                for h in found
+            ]
             hits.sort(key=lambda h: (-h.distance, h.id))
             out.append(hits)
         return out

@@ -27,6 +27,23 @@ class Hit:
     id: int
     distance: float
     text: str
+    freq: int | None = None
+    pos: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """One search: how many hits, a Milvus filter expression built from validated values,
+    a range-search radius (hits above it only), and extra fields to return."""
+
+    limit: int
+    expr: str = ""
+    radius: float | None = None
+    fields: tuple[str, ...] = ()
+
+    def group(self) -> tuple:
+        """Searches that differ only in ``limit`` go to Milvus as one call."""
+        return self.expr, self.radius, self.fields
 
 
 def build_schema(dim: int) -> Any:

@@ -133,6 +133,7 @@ function renderResults(word, data) {
     list.append(li);
   });
   $("results-box").hidden = false;
+  $("results-box").dataset.for = word; // which search the list shows (tests wait on it)
 }
 
 async function compare() {
