@@ -13,11 +13,12 @@ import inspect
 import itertools
 import logging
 import os
-import sys
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from wordsim.logs import configure_logging
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "WORDSIM_"
@@ -80,6 +81,9 @@ class Settings:
     """Data, logs and binaries of the local Milvus server."""
     local_milvus_start_timeout_s: float = 120.0
     """How long the local Milvus server may take to answer."""
+    local_milvus_restarts: int = 5
+    """Restarts in a row (waiting 1, 2, 4 … 30 s before each) of a local Milvus that died,
+    before ``make run`` stops and exits with status 1; 60 s up resets the count; 0 = never."""
     local_milvus_allow_exposed: bool = False
     """Run the local server even where it cannot be isolated to loopback (it then
     listens on every interface, with no authentication)."""
@@ -187,21 +191,6 @@ def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, 
         (ENV_PREFIX + f.name.upper(), str(f.default), str(getattr(settings, f.name)), docs.get(f.name, ""))
         for f in fields(Settings)
     ]
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """One line per event on stderr for the project's loggers (``wordsim.*``).
-
-    The root logger is left alone: Sanic configures its own, and a root handler would
-    print each of its lines twice.
-    """
-    logger = logging.getLogger("wordsim")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
 
 
 __all__ = [

@@ -19,12 +19,14 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from wordsim.local_milvus.milvus_config import MILVUS_VERSION
 from wordsim.local_milvus.sandbox import MILVUS_GRACE_S
 from wordsim.local_milvus.status import State, Status
+from wordsim.logs import limit_milvus_client_logs
 from wordsim.settings import Settings, load_settings
 
 LOG = logging.getLogger("wordsim.local_milvus")
@@ -33,6 +35,22 @@ SANDBOX_MODULE = "wordsim.local_milvus.sandbox"
 
 class LocalMilvusError(RuntimeError):
     """The local Milvus server could not be started."""
+
+
+@dataclass(frozen=True)
+class Death:
+    """What ended a running local Milvus by itself: ``milvus`` or the sandbox process."""
+
+    what: str
+    code: int | None
+    logs: Path
+
+    def __str__(self) -> str:
+        how = f"exit code {self.code}"
+        if self.code is not None and self.code < 0:
+            with contextlib.suppress(ValueError):
+                how = f"killed by {signal.Signals(-self.code).name}"
+        return f"{self.what} died ({how}; Milvus' logs in {self.logs})"
 
 
 class LocalMilvus:
@@ -46,6 +64,7 @@ class LocalMilvus:
         self.data_dir = Path(data_dir or self.settings.local_milvus_data_dir).resolve()
         self.pid_file = self.data_dir / "local_milvus.pid"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._status_rest = b""  # what the sandbox said after its first status line
 
     @property
     def uri(self) -> str:
@@ -56,6 +75,24 @@ class LocalMilvus:
     def running(self) -> bool:
         """Whether the server process (the helper that owns Milvus) is alive."""
         return self._proc is not None and self._proc.poll() is None
+
+    def fileno(self) -> int:
+        """The sandbox's status pipe, for ``select``: readable when Milvus or the sandbox dies
+        (``-1`` when none runs)."""
+        return -1 if self._proc is None or self._proc.stdout is None else self._proc.stdout.fileno()
+
+    def exited(self) -> Death | None:
+        """What died, once the server is gone by itself; None while it runs (or was stopped)."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        code = self._proc.returncode
+        assert self._proc.stdout is not None
+        said = (self._status_rest + self._proc.stdout.read()).decode(errors="replace")  # writers gone: EOF
+        self._status_rest = b""
+        status = Status.parse(said.strip().splitlines()[-1] if said.strip() else "")
+        if status.state is State.EXITED:
+            return Death("milvus", int(status.detail), self.data_dir / "logs")
+        return Death("the sandbox process", code, self.data_dir / "logs")
 
     def __enter__(self) -> LocalMilvus:
         self.start()
@@ -144,7 +181,8 @@ class LocalMilvus:
                     "with WORDSIM_LOCAL_MILVUS_PORT (or --port)"
                 ) from None
             raise
-        sock.listen(256)
+        # Not listening yet: until the sandbox relays it to a Milvus that answers, connections
+        # are refused at once (a client fails fast, then reconnects), not queued and left hanging.
         self.port = sock.getsockname()[1]
         return sock
 
@@ -192,11 +230,13 @@ class LocalMilvus:
             if not chunk:
                 break
             buf += chunk
-        return Status.parse(buf.decode(errors="replace"))
+        line, _, self._status_rest = buf.partition(b"\n")
+        return Status.parse(line.decode(errors="replace"))
 
     def _check_client(self, deadline: float) -> None:
         from pymilvus import MilvusClient
 
+        limit_milvus_client_logs()
         while True:
             try:
                 client = MilvusClient(uri=self.uri, timeout=max(1.0, deadline - time.monotonic()))

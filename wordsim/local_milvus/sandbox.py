@@ -9,7 +9,8 @@ with it.
     python -m wordsim.local_milvus.sandbox --data-dir DIR --listen-fd FD   # isolated (normal case)
     python -m wordsim.local_milvus.sandbox --data-dir DIR --port PORT      # no namespaces (opt-in)
 
-Its stdout is a status pipe to the parent: one line (``status``).
+Its stdout is a status pipe to the parent (``status``): one line once Milvus answers or
+failed to, and one more if Milvus dies later.
 """
 
 from __future__ import annotations
@@ -127,12 +128,12 @@ async def _serve(server: MilvusServer, listen_fd: int | None, status: TextIO) ->
     if listen_fd is not None:
         await start_relay(listen_fd, INNER_PORT)
     Status(State.READY).send(status)
-    status.close()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
-        if server.server_proc.poll() is not None:
-            LOG.error("milvus exited unexpectedly with %s", server.server_proc.returncode)
+        if server.server_proc.poll() is not None:  # the launcher's supervisor logs it, and restarts
+            with contextlib.suppress(OSError):
+                Status(State.EXITED, str(server.server_proc.returncode)).send(status)
             return 1
     return 0
 

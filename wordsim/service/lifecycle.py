@@ -16,7 +16,7 @@ from sanic import Sanic
 
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
-from wordsim.settings import Settings
+from wordsim.settings import Settings, configure_logging
 from wordsim.store.connection import StoreError
 
 log = logging.getLogger("wordsim.server")
@@ -55,6 +55,7 @@ async def run_blocking(app: Sanic, fn, *args):
 
 
 async def open_worker(app: Sanic) -> None:
+    configure_logging()  # a worker process of its own (WORDSIM_WORKERS > 1) starts without it
     settings: Settings = app.ctx.settings
     app.ctx.executor = ThreadPoolExecutor(settings.executor_threads, thread_name_prefix="wordsim")
     app.ctx.encoder, app.ctx.store = await run_blocking(

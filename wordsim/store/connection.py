@@ -6,6 +6,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from wordsim.logs import limit_milvus_client_logs
 from wordsim.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def connect(settings: Settings) -> MilvusClient:
     """A client for ``settings.milvus_uri``: a Milvus Lite file, or any Milvus server."""
     from pymilvus import MilvusClient  # imported on first use: importing the service stays cheap
 
+    limit_milvus_client_logs()  # its reconnect loop logs a traceback per attempt while Milvus is down
     if settings.is_milvus_lite:
         # Milvus Lite's in-process gRPC server logs a traceback for every RPC it does not
         # implement (pymilvus probes AllocTimestamp); the call itself succeeds.
