@@ -87,7 +87,7 @@ async def watch_collection(app: Sanic) -> None:
             if app.ctx.cache.observe(await loop.run_in_executor(None, store.generation)):
                 log.info("collection %s changed: answer cache emptied", settings.collection)
         except Exception as exc:  # Milvus down: searches answer 503 meanwhile
-            log.info("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
+            log.warning("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
         await asyncio.sleep(settings.cache_check_interval_s)
 
 
