@@ -26,6 +26,11 @@ DEFAULT_MILVUS_PORT = 19530
 """Milvus' own default port: the local server's, and the one it listens on inside its sandbox."""
 RENAMED = {"WORDSIM_TORCH_THREADS": "WORDSIM_ENCODER_THREADS"}
 """Old variable names still honoured (with a warning), old -> new."""
+RETIRED = {
+    "WORDSIM_LOCAL_MILVUS_ALLOW_EXPOSED": "where user namespaces are unavailable, the local Milvus "
+    "now runs with its own authentication and a generated password, without being asked",
+}
+"""Variables no longer read (a warning says why), name -> reason."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +89,6 @@ class Settings:
     local_milvus_restarts: int = 5
     """Restarts in a row (waiting 1, 2, 4 … 30 s before each) of a local Milvus that died,
     before ``make run`` stops and exits with status 1; 60 s up resets the count; 0 = never."""
-    local_milvus_allow_exposed: bool = False
-    """Run the local server even where it cannot be isolated to loopback (it then
-    listens on every interface, with no authentication)."""
 
     # --- ingest --------------------------------------------------------------------
     ingest_chunk_size: int = 8192
@@ -155,6 +157,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         if old in env:
             logging.getLogger("wordsim.settings").warning("%s is renamed %s; please rename it", old, new)
             env.setdefault(new, env.pop(old))
+    for old, why in RETIRED.items():
+        if old in env:
+            logging.getLogger("wordsim.settings").warning("%s is no longer needed, and ignored: %s", old, why)
     values: dict[str, object] = {}
     for f in fields(Settings):
         name = ENV_PREFIX + f.name.upper()

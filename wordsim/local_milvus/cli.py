@@ -35,7 +35,14 @@ def _exited_within(child: subprocess.Popen, seconds: float) -> bool:
 def _run_command(lm: LocalMilvus, cmd: list[str], restarts: int) -> int:
     """Run ``cmd`` with WORDSIM_MILVUS_URI set, restarting Milvus when it dies; our stop
     signals go to it."""
-    child = subprocess.Popen(cmd, env=dict(os.environ, WORDSIM_MILVUS_URI=lm.uri), process_group=0)
+    # Where the local server is, so that CMD finds its stored password if it has one.
+    env = dict(
+        os.environ,
+        WORDSIM_MILVUS_URI=lm.uri,
+        WORDSIM_LOCAL_MILVUS_PORT=str(lm.port),
+        WORDSIM_LOCAL_MILVUS_DATA_DIR=str(lm.data_dir),
+    )
+    child = subprocess.Popen(cmd, env=env, process_group=0)
     # Its own process group, made the terminal's foreground one: Ctrl+C reaches it once, not twice.
     tty = sys.stdin.isatty() and os.tcgetpgrp(0) == os.getpgrp()
     if tty:
