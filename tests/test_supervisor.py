@@ -17,6 +17,12 @@ from wordsim.local_milvus.supervisor import STABLE_S, Abandoned, GaveUp, Supervi
 KILLED = Death("milvus", -9, Path("/data/logs"))
 
 
+@pytest.fixture(autouse=True)
+def _propagate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """caplog listens at the root: let wordsim.* reach it even after configure_logging()."""
+    monkeypatch.setattr(logging.getLogger("wordsim"), "propagate", True)
+
+
 class FakeServer:
     """Dies when told; each start fails while ``failures`` remain."""
 
