@@ -14,8 +14,10 @@ from wordsim.store.connection import resolve_token
 
 @pytest.fixture(autouse=True)
 def _propagate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """caplog listens at the root: let wordsim.* reach it even after configure_logging()."""
+    """caplog listens at the root: let wordsim.* reach it even after configure_logging(), or
+    after a Sanic app in this process disabled the loggers that existed then."""
     monkeypatch.setattr(logging.getLogger("wordsim"), "propagate", True)
+    monkeypatch.setattr(logging.getLogger("wordsim.settings"), "disabled", False)
 
 
 def test_stored_password_is_private_and_read_back(tmp_path) -> None:

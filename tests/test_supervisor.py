@@ -17,10 +17,30 @@ from wordsim.local_milvus.supervisor import STABLE_S, Abandoned, GaveUp, Supervi
 KILLED = Death("milvus", -9, Path("/data/logs"))
 
 
-@pytest.fixture(autouse=True)
-def _propagate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """caplog listens at the root: let wordsim.* reach it even after configure_logging()."""
-    monkeypatch.setattr(logging.getLogger("wordsim"), "propagate", True)
+class Said(logging.Handler):
+    """The lines logged to ``wordsim.local_milvus``, whatever else configured logging."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def said(monkeypatch: pytest.MonkeyPatch):
+    logger = logging.getLogger("wordsim.local_milvus")
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    handler = Said()
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
 
 
 class FakeServer:
@@ -68,32 +88,28 @@ def test_running_server_is_left_alone() -> None:
     assert server.starts == 0 and clock.waits == []
 
 
-def test_death_is_logged_and_restarted(caplog: pytest.LogCaptureFixture) -> None:
+def test_death_is_logged_and_restarted(said: Said) -> None:
     server, clock = FakeServer(), Clock()
     sup = Supervisor(server, 5, wait=clock.wait, clock=clock)
     server.death = KILLED
-    with caplog.at_level(logging.INFO, "wordsim.local_milvus"):
-        sup.check()
+    sup.check()
     assert server.starts == 1 and server.death is None and clock.waits == [1]
     assert (
         "milvus died (killed by SIGKILL; Milvus' logs in /data/logs); restart attempt 1 of 5 in 1 s"
-        in caplog.text
+        in said.text
     )
-    assert "restarted at http://127.0.0.1:1 (attempt 1)" in caplog.text
+    assert "restarted at http://127.0.0.1:1 (attempt 1)" in said.text
 
 
-def test_failed_starts_back_off_then_give_up(caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_starts_back_off_then_give_up(said: Said) -> None:
     server, clock = FakeServer(failures=99), Clock()
     sup = Supervisor(server, 5, wait=clock.wait, clock=clock)
     server.death = KILLED
-    with (
-        caplog.at_level(logging.INFO, "wordsim.local_milvus"),
-        pytest.raises(GaveUp, match="giving up after 5"),
-    ):
+    with pytest.raises(GaveUp, match="giving up after 5"):
         sup.check()
     assert clock.waits == [1, 2, 4, 8, 16] and server.starts == 5
-    assert "restart attempt 5 of 5 in 16 s" in caplog.text
-    assert "restart failed: port in use" in caplog.text
+    assert "restart attempt 5 of 5 in 16 s" in said.text
+    assert "restart failed: port in use" in said.text
 
 
 def test_crash_loop_gives_up_but_a_stable_run_resets_the_count() -> None:
@@ -143,14 +159,13 @@ class NoMilvus:
         return -1
 
 
-def test_run_stops_its_command_and_fails_when_milvus_is_given_up(caplog: pytest.LogCaptureFixture) -> None:
+def test_run_stops_its_command_and_fails_when_milvus_is_given_up(said: Said) -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        with caplog.at_level(logging.ERROR, "wordsim.local_milvus"):
-            code = cli._supervise(NoMilvus(), child, GivingUp())
+        code = cli._supervise(NoMilvus(), child, GivingUp())
         assert code == 1
         assert child.poll() is not None, "the command was left running"
-        assert "giving up after 5 restart(s); stopping the command" in caplog.text
+        assert "giving up after 5 restart(s); stopping the command" in said.text
     finally:
         child.kill()
         child.wait()
