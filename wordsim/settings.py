@@ -13,11 +13,12 @@ import inspect
 import itertools
 import logging
 import os
-import sys
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from wordsim.logs import configure_logging
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "WORDSIM_"
@@ -25,6 +26,11 @@ DEFAULT_MILVUS_PORT = 19530
 """Milvus' own default port: the local server's, and the one it listens on inside its sandbox."""
 RENAMED = {"WORDSIM_TORCH_THREADS": "WORDSIM_ENCODER_THREADS"}
 """Old variable names still honoured (with a warning), old -> new."""
+RETIRED = {
+    "WORDSIM_LOCAL_MILVUS_ALLOW_EXPOSED": "where user namespaces are unavailable, the local Milvus "
+    "now runs with its own authentication and a generated password, without being asked",
+}
+"""Variables no longer read (a warning says why), name -> reason."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,9 @@ class Settings:
     """Data, logs and binaries of the local Milvus server."""
     local_milvus_start_timeout_s: float = 120.0
     """How long the local Milvus server may take to answer."""
-    local_milvus_allow_exposed: bool = False
-    """Run the local server even where it cannot be isolated to loopback (it then
-    listens on every interface, with no authentication)."""
+    local_milvus_restarts: int = 5
+    """Restarts in a row (waiting 1, 2, 4 … 30 s before each) of a local Milvus that died,
+    before ``make run`` stops and exits with status 1; 60 s up resets the count; 0 = never."""
 
     # --- ingest --------------------------------------------------------------------
     ingest_chunk_size: int = 8192
@@ -155,6 +161,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         if old in env:
             logging.getLogger("wordsim.settings").warning("%s is renamed %s; please rename it", old, new)
             env.setdefault(new, env.pop(old))
+    for old, why in RETIRED.items():
+        if old in env:
+            logging.getLogger("wordsim.settings").warning("%s is no longer needed, and ignored: %s", old, why)
     values: dict[str, object] = {}
     for f in fields(Settings):
         name = ENV_PREFIX + f.name.upper()
@@ -191,21 +200,6 @@ def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, 
         (ENV_PREFIX + f.name.upper(), str(f.default), str(getattr(settings, f.name)), docs.get(f.name, ""))
         for f in fields(Settings)
     ]
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """One line per event on stderr for the project's loggers (``wordsim.*``).
-
-    The root logger is left alone: Sanic configures its own, and a root handler would
-    print each of its lines twice.
-    """
-    logger = logging.getLogger("wordsim")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
 
 
 __all__ = [

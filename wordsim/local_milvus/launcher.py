@@ -19,12 +19,15 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from wordsim.local_milvus.milvus_config import MILVUS_VERSION
+from wordsim.local_milvus.protection import credentials_path, exposure, secure_root
 from wordsim.local_milvus.sandbox import MILVUS_GRACE_S
 from wordsim.local_milvus.status import State, Status
+from wordsim.logs import limit_milvus_client_logs
 from wordsim.settings import Settings, load_settings
 
 LOG = logging.getLogger("wordsim.local_milvus")
@@ -33,6 +36,22 @@ SANDBOX_MODULE = "wordsim.local_milvus.sandbox"
 
 class LocalMilvusError(RuntimeError):
     """The local Milvus server could not be started."""
+
+
+@dataclass(frozen=True)
+class Death:
+    """What ended a running local Milvus by itself: ``milvus`` or the sandbox process."""
+
+    what: str
+    code: int | None
+    logs: Path
+
+    def __str__(self) -> str:
+        how = f"exit code {self.code}"
+        if self.code is not None and self.code < 0:
+            with contextlib.suppress(ValueError):
+                how = f"killed by {signal.Signals(-self.code).name}"
+        return f"{self.what} died ({how}; Milvus' logs in {self.logs})"
 
 
 class LocalMilvus:
@@ -46,6 +65,8 @@ class LocalMilvus:
         self.data_dir = Path(data_dir or self.settings.local_milvus_data_dir).resolve()
         self.pid_file = self.data_dir / "local_milvus.pid"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._status_rest = b""  # what the sandbox said after its first status line
+        self.token = ""  # root's, when Milvus' authentication is on (no namespaces)
 
     @property
     def uri(self) -> str:
@@ -56,6 +77,24 @@ class LocalMilvus:
     def running(self) -> bool:
         """Whether the server process (the helper that owns Milvus) is alive."""
         return self._proc is not None and self._proc.poll() is None
+
+    def fileno(self) -> int:
+        """The sandbox's status pipe, for ``select``: readable when Milvus or the sandbox dies
+        (``-1`` when none runs)."""
+        return -1 if self._proc is None or self._proc.stdout is None else self._proc.stdout.fileno()
+
+    def exited(self) -> Death | None:
+        """What died, once the server is gone by itself; None while it runs (or was stopped)."""
+        if self._proc is None or self._proc.poll() is None:
+            return None
+        code = self._proc.returncode
+        assert self._proc.stdout is not None
+        said = (self._status_rest + self._proc.stdout.read()).decode(errors="replace")  # writers gone: EOF
+        self._status_rest = b""
+        status = Status.parse(said.strip().splitlines()[-1] if said.strip() else "")
+        if status.state is State.EXITED:
+            return Death("milvus", int(status.detail), self.data_dir / "logs")
+        return Death("the sandbox process", code, self.data_dir / "logs")
 
     def __enter__(self) -> LocalMilvus:
         self.start()
@@ -75,21 +114,29 @@ class LocalMilvus:
         try:
             # Only the helper keeps the lock and the socket: when it dies the data dir is free,
             # and clients are refused rather than left hanging.
+            unisolated = None  # why namespaces failed, when they did
             with self._lock() as lock, self._listen() as sock:
                 status = self._spawn(
                     ["--listen-fd", str(sock.fileno())], [lock.fileno(), sock.fileno()], deadline
                 )
-                if status.state is State.NOISOLATION:
+                if status.state is State.NOISOLATION:  # then Milvus' own authentication protects it
+                    unisolated = status.detail
                     self._reap()
-                    self._refuse_or_warn(status.detail)
-                    sock.close()
-                    status = self._spawn(["--port", str(self.port)], [lock.fileno()], deadline)
+                    sock.close()  # Milvus binds the port itself
+                    status = self._spawn(
+                        ["--port", str(self.port), "--authenticate"], [lock.fileno()], deadline
+                    )
             if status.state is not State.READY:
                 code = self._proc.poll() if self._proc else None
                 raise LocalMilvusError(
                     f"local Milvus failed to start ({status.detail or f'helper exit {code}'}); "
                     f"see the logs in {self.data_dir / 'logs'}"
                 )
+            if unisolated is not None:
+                try:
+                    self.token = secure_root(self.uri, self.data_dir, deadline)
+                except TimeoutError as exc:
+                    raise LocalMilvusError(str(exc)) from None
             self._check_client(deadline)
         except BaseException:
             self.stop()
@@ -100,6 +147,30 @@ class LocalMilvus:
             self.uri,
             self.data_dir,
             time.monotonic() - t0,
+        )
+        self._log_protection(unisolated)
+
+    def _log_protection(self, unisolated: str | None) -> None:
+        """Say how the local Milvus is kept from other hosts; list what it cannot keep."""
+        if unisolated is None:
+            LOG.info(
+                "local Milvus protection: user/network namespaces, only 127.0.0.1:%d reaches it", self.port
+            )
+            return
+        loopback, everywhere = exposure(self._proc.pid) if self._proc else ([], [])
+        internal = [port for port in everywhere if port != self.port]
+        LOG.warning(
+            "local Milvus protection: no user namespaces (%s), so Milvus' authentication is on (root's "
+            "password in %s, mode 0600, used by the service and the ingest). On 127.0.0.1 only: %s. "
+            "ON ALL INTERFACES, as Milvus %s cannot bind them to one address: %d (the API, password "
+            "required) and Milvus' internal ports %s (no authentication): block them from other hosts "
+            "with a firewall, or allow unprivileged user namespaces (see README, Security)",
+            unisolated,
+            credentials_path(self.data_dir),
+            ", ".join(map(str, loopback)) or "none",
+            MILVUS_VERSION,
+            self.port,
+            ", ".join(map(str, internal)) or "(none found)",
         )
 
     def stop(self, timeout: float = MILVUS_GRACE_S + 10) -> None:
@@ -144,26 +215,10 @@ class LocalMilvus:
                     "with WORDSIM_LOCAL_MILVUS_PORT (or --port)"
                 ) from None
             raise
-        sock.listen(256)
+        # Not listening yet: until the sandbox relays it to a Milvus that answers, connections
+        # are refused at once (a client fails fast, then reconnects), not queued and left hanging.
         self.port = sock.getsockname()[1]
         return sock
-
-    def _refuse_or_warn(self, why: str) -> None:
-        if not self.settings.local_milvus_allow_exposed:
-            raise LocalMilvusError(
-                f"cannot confine the local Milvus to 127.0.0.1: creating user/network namespaces failed "
-                f"({why}), and without them Milvus {MILVUS_VERSION} listens on ALL interfaces with no "
-                "authentication. Allow unprivileged user namespaces (sysctl user.max_user_namespaces=15000, "
-                "kernel.unprivileged_userns_clone=1 or kernel.apparmor_restrict_unprivileged_userns=0), "
-                "use another Milvus (WORDSIM_MILVUS_URI), or accept the exposure with "
-                "WORDSIM_LOCAL_MILVUS_ALLOW_EXPOSED=1"
-            )
-        LOG.warning(
-            "!!! no namespaces (%s): local Milvus ports %d, 19529, 53100, 9091, ... LISTEN ON "
-            "ALL INTERFACES with NO AUTHENTICATION (WORDSIM_LOCAL_MILVUS_ALLOW_EXPOSED=1) !!!",
-            why,
-            self.port,
-        )
 
     def _spawn(self, extra: list[str], fds: list[int], deadline: float) -> Status:
         """Start the sandbox; return the status it reports."""
@@ -192,14 +247,17 @@ class LocalMilvus:
             if not chunk:
                 break
             buf += chunk
-        return Status.parse(buf.decode(errors="replace"))
+        line, _, self._status_rest = buf.partition(b"\n")
+        return Status.parse(line.decode(errors="replace"))
 
     def _check_client(self, deadline: float) -> None:
         from pymilvus import MilvusClient
 
+        limit_milvus_client_logs()
         while True:
             try:
-                client = MilvusClient(uri=self.uri, timeout=max(1.0, deadline - time.monotonic()))
+                timeout = max(1.0, deadline - time.monotonic())
+                client = MilvusClient(uri=self.uri, token=self.token, timeout=timeout)
                 try:
                     client.list_collections()
                     return

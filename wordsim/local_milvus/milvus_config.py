@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import urllib.request
 
 from wordsim.settings import DEFAULT_MILVUS_PORT
@@ -19,11 +20,27 @@ ETCD_URL = "http://127.0.0.1:2379"
 _COMPONENTS = ("rootCoord", "proxy", "queryCoord", "queryNode", "indexNode", "dataCoord", "dataNode")
 
 
-def server_config(data_dir: str):
-    """The ``milvus`` package's server config for our use."""
+def server_config(data_dir: str, authenticated: bool = False):
+    """The ``milvus`` package's server config for our use; ``authenticated``: Milvus' own
+    authentication on (where namespaces are unavailable: ``protection``)."""
     from milvus import MilvusServerConfig
 
-    cfg = MilvusServerConfig(data_dir=data_dir)
+    class Config(MilvusServerConfig):
+        def try_bind_port(self, port: int) -> socket.socket | None:
+            """Its port check, with SO_REUSEADDR as Milvus itself binds: else a Milvus restarted
+            after a crash is refused its port while the old connections sit in TIME_WAIT."""
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+                return sock
+            except OSError:
+                sock.close()
+                return None
+
+    cfg = Config(data_dir=data_dir)
+    cfg.set("authorization_enabled", authenticated)  # common.security.authorizationEnabled
     for comp in _COMPONENTS:
         cfg.set(f"{comp}.ip", "127.0.0.1")
     cfg.set("common.gracefulStopTimeout", 2)  # else a query node with loaded segments waits 30 min

@@ -5,6 +5,7 @@ the data dir, and a PID namespace that dies with the sandbox."""
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import os
 import socket
@@ -17,6 +18,9 @@ _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
 PR_SET_PDEATHSIG = 1
+TEST_HOOK_DENY_USERNS = "WORDSIM_TEST_HOOK_DENY_USERNS"
+"""A test hook, not a setting: ``1`` makes the user namespace fail here the way a host that
+restricts them makes it fail, so the tests can run the fallback (``protection``) anywhere."""
 
 
 def libc_call(name: str, *args: object) -> None:
@@ -32,6 +36,11 @@ def enter_namespaces(data_dir: Path) -> None:
     up, and bind ``<data dir>/sandbox/{tmp,run}`` over /tmp and /run/milvus (or /run)."""
     uid, gid = os.getuid(), os.getgid()
     libc_call("unshare", _CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWPID)
+    if os.environ.get(TEST_HOOK_DENY_USERNS) == "1":
+        # What Ubuntu 23.10+'s AppArmor restriction does: unshare succeeds, mapping our uid fails.
+        raise PermissionError(
+            errno.EPERM, f"write /proc/self/uid_map: Operation not permitted ({TEST_HOOK_DENY_USERNS})"
+        )
     for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
         Path(f"/proc/self/{name}").write_text(text)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # what `ip link set lo up` does

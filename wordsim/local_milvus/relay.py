@@ -64,4 +64,6 @@ class Pipe(asyncio.Protocol):
 async def start_relay(listen_fd: int, target_port: int) -> asyncio.Server:
     """Relay every connection on the listening socket ``listen_fd`` to ``target_port``."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: Pipe(target_port), sock=socket.socket(fileno=listen_fd))
+    sock = socket.socket(fileno=listen_fd)
+    sock.listen(256)  # bound by the launcher, listening only from now on: Milvus answers
+    return await loop.create_server(lambda: Pipe(target_port), sock=sock, backlog=256)

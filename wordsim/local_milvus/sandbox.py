@@ -7,9 +7,10 @@ proxy. Milvus's stray files (``/tmp/milvus``, ``/run/milvus``) land in
 with it.
 
     python -m wordsim.local_milvus.sandbox --data-dir DIR --listen-fd FD   # isolated (normal case)
-    python -m wordsim.local_milvus.sandbox --data-dir DIR --port PORT      # no namespaces (opt-in)
+    python -m wordsim.local_milvus.sandbox --data-dir DIR --port PORT --authenticate  # no namespaces
 
-Its stdout is a status pipe to the parent: one line (``status``).
+Its stdout is a status pipe to the parent (``status``): one line once Milvus answers or
+failed to, and one more if Milvus dies later.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def raise_stop(*_: object) -> None:
     raise Stop
 
 
-def run_isolated(data_dir: Path, listen_fd: int | None, port: int | None) -> int:
+def run_isolated(data_dir: Path, listen_fd: int | None, port: int | None, authenticate: bool = False) -> int:
     """Run Milvus (namespaced unless ``port`` is given) until told to stop."""
     status = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # stdout is the status pipe; anything else printed goes to stderr
@@ -71,7 +72,8 @@ def run_isolated(data_dir: Path, listen_fd: int | None, port: int | None) -> int
         signal.signal(sig, raise_stop)
     from milvus import MilvusServer
 
-    server = MilvusServer(server_config(str(data_dir)), wait_for_started=False, proxy_port=port or INNER_PORT)
+    config = server_config(str(data_dir), authenticated=authenticate)
+    server = MilvusServer(config, wait_for_started=False, proxy_port=port or INNER_PORT)
     try:
         server.start()
         _wait_healthy(server, drop_stale=listen_fd is not None)  # else 2379 may be another's etcd
@@ -127,12 +129,12 @@ async def _serve(server: MilvusServer, listen_fd: int | None, status: TextIO) ->
     if listen_fd is not None:
         await start_relay(listen_fd, INNER_PORT)
     Status(State.READY).send(status)
-    status.close()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
-        if server.server_proc.poll() is not None:
-            LOG.error("milvus exited unexpectedly with %s", server.server_proc.returncode)
+        if server.server_proc.poll() is not None:  # the launcher's supervisor logs it, and restarts
+            with contextlib.suppress(OSError):
+                Status(State.EXITED, str(server.server_proc.returncode)).send(status)
             return 1
     return 0
 
@@ -143,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--listen-fd", type=int)
     parser.add_argument("--port", type=int)
+    parser.add_argument("--authenticate", action="store_true", help="Milvus' authentication on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_isolated(args.data_dir, args.listen_fd, args.port)
+    return run_isolated(args.data_dir, args.listen_fd, args.port, args.authenticate)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The sandbox's one status line to the launcher: ``READY``, ``ERROR <why>`` or
-``NOISOLATION <why>`` (namespaces refused: the launcher decides whether to run exposed)."""
+"""The sandbox's status lines to the launcher: first ``READY``, ``ERROR <why>`` or
+``NOISOLATION <why>`` (namespaces refused: the launcher decides how to run without them);
+after ``READY``, ``EXITED <code>`` if Milvus itself dies (the supervisor says so)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class State(enum.Enum):
     READY = "READY"
     ERROR = "ERROR"
     NOISOLATION = "NOISOLATION"
+    EXITED = "EXITED"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sanic import Sanic
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
 from wordsim.service.status import CollectionStatus, refresh
-from wordsim.settings import Settings
+from wordsim.settings import Settings, configure_logging
 from wordsim.store.connection import StoreError
 
 log = logging.getLogger("wordsim.server")
@@ -56,6 +56,7 @@ async def run_blocking(app: Sanic, fn, *args):
 
 
 async def open_worker(app: Sanic) -> None:
+    configure_logging()  # a worker process of its own (WORDSIM_WORKERS > 1) starts without it
     settings: Settings = app.ctx.settings
     app.ctx.executor = ThreadPoolExecutor(settings.executor_threads, thread_name_prefix="wordsim")
     app.ctx.encoder, app.ctx.store = await run_blocking(
@@ -93,7 +94,7 @@ async def watch_collection(app: Sanic) -> None:
                 log.info("collection %s changed: answer cache emptied", settings.collection)
         except Exception as exc:  # Milvus down: searches answer 503 meanwhile
             status.failed(str(exc)[:200])
-            log.info("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
+            log.warning("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
         await asyncio.sleep(settings.cache_check_interval_s)
 
 

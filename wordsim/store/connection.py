@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from wordsim.local_milvus.protection import read_token
+from wordsim.logs import limit_milvus_client_logs
 from wordsim.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ def connect(settings: Settings) -> MilvusClient:
     """A client for ``settings.milvus_uri``: a Milvus Lite file, or any Milvus server."""
     from pymilvus import MilvusClient  # imported on first use: importing the service stays cheap
 
+    limit_milvus_client_logs()  # its reconnect loop logs a traceback per attempt while Milvus is down
     if settings.is_milvus_lite:
         # Milvus Lite's in-process gRPC server logs a traceback for every RPC it does not
         # implement (pymilvus probes AllocTimestamp); the call itself succeeds.
@@ -38,11 +42,23 @@ def connect(settings: Settings) -> MilvusClient:
         )
     try:
         return MilvusClient(
-            uri=settings.milvus_uri, token=settings.milvus_token, timeout=settings.milvus_timeout_s
+            uri=settings.milvus_uri, token=resolve_token(settings), timeout=settings.milvus_timeout_s
         )
     except Exception as exc:  # pymilvus raises MilvusException, grpc and OS errors alike
         where = settings.milvus_uri if settings.is_milvus_lite else f"Milvus at {settings.milvus_uri}"
         raise StoreError(f"cannot connect to {where}: {exc}") from exc
+
+
+def resolve_token(settings: Settings) -> str:
+    """``WORDSIM_MILVUS_TOKEN`` when set; otherwise, for the local Milvus' URI, the password
+    it stored where it runs with authentication (no user namespaces; see
+    ``wordsim.local_milvus.protection``); otherwise none."""
+    if settings.milvus_token or settings.is_milvus_lite:
+        return settings.milvus_token
+    url = urlsplit(settings.milvus_uri)
+    if url.hostname in {"127.0.0.1", "localhost"} and url.port == settings.local_milvus_port:
+        return read_token(settings.local_milvus_data_dir) or ""
+    return ""
 
 
 def close(client: MilvusClient, settings: Settings) -> None:
