@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
+from wordsim.service import metrics
 from wordsim.store.schema import Hit
 
 Pending = tuple[str, int, asyncio.Future]
@@ -60,6 +61,7 @@ class QueryBatcher:
             asyncio.get_running_loop().create_task(self._run(batch))
 
     async def _run(self, batch: list[Pending]) -> None:
+        metrics.BATCH_SIZE.observe(len(batch))
         try:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(self.executor, self._encode_and_search, batch)
@@ -85,8 +87,9 @@ class QueryBatcher:
         if ok:
             limit = max(batch[i][1] for i in ok)
             try:
-                hits = self.search(vectors[ok], limit)
+                hits = metrics.timed(metrics.SEARCH_SECONDS, self.search, vectors[ok], limit)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
+                metrics.MILVUS_ERRORS.labels(operation="search").inc()
                 raise SearchFailed(str(exc)) from exc
             for i, found in zip(ok, hits, strict=True):
                 results[i] = found[: batch[i][1]]
@@ -96,7 +99,7 @@ class QueryBatcher:
         """Encode ``texts`` together; if that fails, each alone, so that only a text the
         encoder refuses by itself fails (its row of vectors is then left zero)."""
         try:
-            return self.encode(texts), [None] * len(texts)
+            return metrics.timed(metrics.ENCODER_SECONDS, self.encode, texts), [None] * len(texts)
         except Exception as exc:
             if len(texts) == 1:
                 return np.zeros((1, 0), dtype=np.float32), [exc]
@@ -104,7 +107,7 @@ class QueryBatcher:
         errors: list[Exception | None] = []
         for text in texts:
             try:
-                rows.append(self.encode([text])[0])
+                rows.append(metrics.timed(metrics.ENCODER_SECONDS, self.encode, [text])[0])
                 errors.append(None)
             except Exception as exc:
                 rows.append(None)

@@ -1,4 +1,4 @@
-"""Request and response middleware: the API key check and the access log."""
+"""Request and response middleware: the API key check, the access log and the request metrics."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import time
 from sanic import Request
 from sanic.exceptions import Unauthorized
 
+from wordsim.service import metrics
+
 access = logging.getLogger("wordsim.access")
 
-OPEN_PATHS = frozenset({"/health"})
-"""Answered without the API key (orchestrators probe them)."""
+OPEN_PATHS = frozenset({"/health", "/metrics"})
+"""Answered without the API key: orchestrators probe /health, Prometheus scrapes
+/metrics (counts only, never user input; README, "Metrics")."""
 
 
 async def check_api_key(request: Request) -> None:
@@ -25,7 +28,9 @@ async def check_api_key(request: Request) -> None:
 
 
 async def log_access(request: Request, resp) -> None:
+    started = getattr(request.ctx, "t0", None)
+    metrics.observe_request(request, resp.status, started)
     if request.app.ctx.settings.access_log:
-        ms = (time.perf_counter() - getattr(request.ctx, "t0", time.perf_counter())) * 1000
+        ms = (time.perf_counter() - (started or time.perf_counter())) * 1000
         # Path only: the query string may hold user input, which is not kept in logs.
         access.info("%s %s %s %.1fms", request.method, request.path, resp.status, ms)

@@ -109,6 +109,16 @@ def document_health() -> Callable:
     return _stacked(decorators)
 
 
+def document_metrics() -> Callable:
+    text = {"text/plain": RawSchema({"type": "string"})}
+    return _stacked(
+        [
+            openapi.summary("Prometheus metrics (text format), summed over the workers"),
+            openapi.response(200, text, "requests, latency, batch sizes, cache, Milvus errors, encoder time"),
+        ]
+    )
+
+
 def _stacked(decorators: list[Callable]) -> Callable:
     """One decorator applying ``decorators`` as if written top to bottom above a function."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import handlers
+from wordsim.service import handlers, metrics
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
-from wordsim.service.openapi import document_health, document_similarity
+from wordsim.service.openapi import document_health, document_metrics, document_similarity
 
 
 def _own_function(handler):
@@ -31,5 +31,11 @@ def attach_endpoints(app: Sanic) -> None:
         app.add_route(endpoint, "/vector_similarity", methods=[method], name=f"similarity_{method.lower()}")
     app.add_route(
         document_health()(_own_function(handlers.health)), "/health", methods=["GET"], name="health"
+    )
+    app.add_route(
+        document_metrics()(_own_function(metrics.metrics_endpoint)),
+        "/metrics",
+        methods=["GET"],
+        name="metrics",
     )
     app.exception(Exception)(render_error)
