@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Sanic
 
 from wordsim.service import handlers, metrics
+from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
 from wordsim.service.openapi import document_health, document_metrics, document_similarity
@@ -24,6 +25,7 @@ def _own_function(handler):
 
 def attach_endpoints(app: Sanic) -> None:
     settings = app.ctx.settings
+    attach_cors(app)  # first: a preflight is answered before the API key check
     app.on_request(check_api_key)
     app.on_response(log_access)
     for method in ("POST", "GET"):
