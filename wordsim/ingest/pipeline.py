@@ -22,6 +22,7 @@ from pathlib import Path
 from wordsim.ingest.wordlist import Word, jieba_dict_path, read_words
 from wordsim.model.source import ModelNotFoundError, ModelSource, resolve_model
 from wordsim.settings import Settings
+from wordsim.store.schema import ADDED_ID_OFFSET
 
 log = logging.getLogger("wordsim.ingest")
 
@@ -104,10 +105,15 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
             # The whole collection once on a first load, only the merged segments on a
             # resumed one.
             store.merge_index_load()
-        total = store.count()
+        # Words added through the API (ids from ADDED_ID_OFFSET) are kept and not counted.
+        total = store.count(id_to=ADDED_ID_OFFSET - 1)
+        added = store.count(id_from=ADDED_ID_OFFSET)
         expected = len(report.words)
         status = "OK" if total == expected else "MISMATCH"
-        print(f"collection {store.name}: {total} rows, source: {expected} words -> {status}", flush=True)
+        extra = f" (+{added} added through the API)" if added else ""
+        print(
+            f"collection {store.name}: {total} rows{extra}, source: {expected} words -> {status}", flush=True
+        )
         if total != expected:
             log.error("row count differs from the source; rebuild with --drop if the source changed")
             return 1

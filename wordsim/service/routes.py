@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import handlers, metrics
+from wordsim.service import handlers, metrics, words_api
 from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
-from wordsim.service.openapi import document_health, document_metrics, document_similarity
+from wordsim.service.openapi import (
+    document_health,
+    document_metrics,
+    document_similarity,
+    document_words_add,
+    document_words_delete,
+)
 
 
 def _own_function(handler):
@@ -40,4 +46,8 @@ def attach_endpoints(app: Sanic) -> None:
         methods=["GET"],
         name="metrics",
     )
+    add_words = document_words_add(settings, words_api.MAX_WORDS)(_own_function(words_api.add_words))
+    app.add_route(add_words, "/words", methods=["POST"], name="words_add")
+    delete_word = document_words_delete()(words_api.delete_word)
+    app.add_route(delete_word, "/words/<word_id:int>", methods=["DELETE"], name="words_delete")
     app.exception(Exception)(render_error)

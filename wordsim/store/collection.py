@@ -12,7 +12,15 @@ import numpy as np
 from wordsim.settings import Settings
 from wordsim.store import connection
 from wordsim.store.connection import ModelMismatchError, StoreError
-from wordsim.store.schema import METRIC, OUTPUT_FIELDS, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, Hit
+from wordsim.store.schema import (
+    METRIC,
+    OUTPUT_FIELDS,
+    PROP_MODEL,
+    PROP_SOURCE_ROWS,
+    PROP_WORDS_VERSION,
+    VECTOR_FIELD,
+    Hit,
+)
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -72,13 +80,14 @@ class WordStore:
                 "Run python insert_data_to_milvus.py (it continues where it stopped)."
             )
 
-    def generation(self) -> tuple[object, int]:
-        """Changes whenever the collection is rebuilt or rows are written: its id and
-        row count (metadata only, no scan)."""
+    def generation(self) -> tuple[object, int, str | None]:
+        """Changes whenever the collection is rebuilt or rows are written: its id, row
+        count and the version of the words added through the API (metadata only, no scan)."""
         timeout = self.settings.milvus_timeout_s
         desc = self.client.describe_collection(self.name, timeout=timeout)
         rows = self.client.get_collection_stats(self.name, timeout=timeout).get("row_count", 0)
-        return desc.get("collection_id"), int(rows)
+        words_version = (desc.get("properties") or {}).get(PROP_WORDS_VERSION)
+        return desc.get("collection_id"), int(rows), words_version
 
     def ensure_loaded(self) -> None:
         """Load the collection unless it is loaded (a restarted Milvus may have released it)."""
