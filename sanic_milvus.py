@@ -19,6 +19,7 @@ from sanic import Sanic
 
 from wordsim.service.answers import dumps
 from wordsim.service.lifecycle import attach_listeners, open_backends
+from wordsim.service.metrics import prepare_multiprocess_dir
 from wordsim.service.oversize import LingeringHttpProtocol
 from wordsim.service.routes import attach_endpoints
 from wordsim.settings import Settings, configure_logging, load_settings
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         log.error("cannot start: %s", exc)
         return 2
+    prepare_multiprocess_dir(settings.workers)  # before any worker starts (see metrics)
     if settings.workers == 1:
         app = create_app(settings, encoder=encoder, store=store)
         app.run(**serve_options(settings), single_process=True)

@@ -13,6 +13,7 @@ import inspect
 import itertools
 import logging
 import os
+import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -122,8 +123,13 @@ class Settings:
     """How often the collection is checked in the background: reloaded if Milvus released
     it, its row counts refreshed for /health, the answer cache emptied when it changed."""
     api_key: str = ""
-    """When set, every endpoint except ``/health``, ``/livez`` and ``/readyz`` needs header
-    ``X-API-Key``."""
+    """When set, every endpoint except ``/health``, ``/livez``, ``/readyz`` and ``/metrics``
+    (and the page) needs header ``X-API-Key``; word management (``POST /words``,
+    ``DELETE /words/{id}``) is refused while it is not set."""
+    cors_origins: str = ""
+    """Origins allowed to call the API from a browser, comma-separated
+    (``https://app.example.com,http://localhost:5173``), or ``*`` for any; empty = no
+    CORS headers."""
     access_log: bool = True
     """One log line per request: method, path, status, time (never the input)."""
 
@@ -182,6 +188,12 @@ def _validate(s: Settings) -> None:
         raise ValueError("WORDSIM_DEFAULT_TOP_K must be between 1 and WORDSIM_MAX_TOP_K")
     if s.workers < 1 or s.executor_threads < 1:
         raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
+    for origin in (o.strip() for o in s.cors_origins.split(",")):
+        # An origin as a browser sends it: scheme://host[:port], no path, no trailing slash.
+        if origin and origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(
+                f"WORDSIM_CORS_ORIGINS: {origin!r} is not an origin such as https://app.example.com"
+            )
 
 
 def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, str, str]]:

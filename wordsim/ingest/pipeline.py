@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wordsim.ingest.versions import choose_target, switch
 from wordsim.ingest.wordlist import Word, jieba_dict_path, read_words
 from wordsim.model.source import ModelNotFoundError, ModelSource, resolve_model
 from wordsim.settings import Settings
+from wordsim.store.schema import ADDED_ID_OFFSET
 
 log = logging.getLogger("wordsim.ingest")
 
@@ -87,42 +89,13 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
         target, replaces = choose_target(client, settings, options, model.fingerprint)
         code = load(settings, target, model, report.words, options)
         if code == 0 and replaces is not None:
-            switch(client, settings, target.name, replaces)
+            switch(client, settings, model, target.name, replaces)
         return code
     except connection.StoreError as exc:
         log.error("%s", exc)
         return 2
     finally:
         connection.close(client, settings)
-
-
-def choose_target(client, settings: Settings, options: IngestOptions, fingerprint: str):
-    """The collection version to load (a :class:`WordLoader`), and the one it replaces once
-    complete (``--rebuild``) or None."""
-    from wordsim.store import versions
-    from wordsim.store.bulk_load import WordLoader
-
-    alias = settings.collection
-    if options.drop:
-        versions.drop_all(client, alias)
-    current = versions.served(client, alias)
-    if current is None:  # a fresh load serves its collection from the start
-        return WordLoader(client, settings, versions.next_version(client, alias), alias=alias), None
-    if not options.rebuild:
-        return WordLoader(client, settings, current), None
-    # A rebuild stopped earlier left its version unaliased: continue it if it holds this
-    # model's vectors, else start over.
-    left = [v for v in versions.versions(client, alias) if v != current]
-    for i, name in enumerate(left):
-        candidate = WordLoader(client, settings, name)
-        if i == len(left) - 1 and candidate.model_fingerprint() == fingerprint:
-            log.info("continuing the rebuild of %s in %s", alias, name)
-            return candidate, current
-        client.drop_collection(name)
-        log.info("dropped %s, left by an earlier rebuild", name)
-    target = versions.next_version(client, alias)
-    log.info("rebuilding %s in %s; %s keeps serving until it is complete", alias, target, current)
-    return WordLoader(client, settings, target), current
 
 
 def load(settings: Settings, store, model: ModelSource, words: Sequence[Word], options: IngestOptions) -> int:
@@ -148,27 +121,17 @@ def load(settings: Settings, store, model: ModelSource, words: Sequence[Word], o
         # The whole collection once on a first load, only the merged segments on a
         # resumed one.
         store.merge_index_load()
-    total = store.count()
+    # Words added through the API (ids from ADDED_ID_OFFSET) are kept and not counted.
+    total = store.count(id_to=ADDED_ID_OFFSET - 1)
+    added = store.count(id_from=ADDED_ID_OFFSET)
     status = "OK" if total == len(words) else "MISMATCH"
     name = f"{settings.collection} ({store.name})" if store.name != settings.collection else store.name
-    print(f"collection {name}: {total} rows, source: {len(words)} words -> {status}", flush=True)
+    extra = f" (+{added} added through the API)" if added else ""
+    print(f"collection {name}: {total} rows{extra}, source: {len(words)} words -> {status}", flush=True)
     if total != len(words):
         log.error("row count differs from the source; if the source changed, use --rebuild (or --drop)")
         return 1
     return 0
-
-
-def switch(client, settings: Settings, target: str, replaced: str) -> None:
-    """Serve ``target`` instead of ``replaced``, then drop ``replaced``."""
-    from wordsim.store import versions
-
-    versions.point(client, settings.collection, target)
-    if replaced != settings.collection:  # (a collection made before aliases is gone already)
-        # Searches a Milvus proxy routed to the old collection just before the switch end
-        # within one Milvus timeout; then nothing reads it.
-        time.sleep(settings.milvus_timeout_s)
-        client.drop_collection(replaced)
-        log.info("dropped %s, replaced by %s", replaced, target)
 
 
 class Writer(threading.Thread):

@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
+from wordsim.service import metrics
 from wordsim.store.schema import Hit, SearchSpec
 
 Pending = tuple[str, SearchSpec, asyncio.Future]
@@ -62,6 +63,7 @@ class QueryBatcher:
             asyncio.get_running_loop().create_task(self._run(batch))
 
     async def _run(self, batch: list[Pending]) -> None:
+        metrics.BATCH_SIZE.observe(len(batch))
         try:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(self.executor, self._encode_and_search, batch)
@@ -91,8 +93,9 @@ class QueryBatcher:
             first = batch[members[0]][1]
             spec = SearchSpec(max(batch[i][1].limit for i in members), first.expr, first.radius, first.fields)
             try:
-                hits = self.search(vectors[members], spec)
+                hits = metrics.timed(metrics.SEARCH_SECONDS, self.search, vectors[members], spec)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
+                metrics.MILVUS_ERRORS.labels(operation="search").inc()
                 raise SearchFailed(str(exc)) from exc
             for i, found in zip(members, hits, strict=True):
                 results[i] = found[: batch[i][1].limit]
@@ -102,7 +105,7 @@ class QueryBatcher:
         """Encode ``texts`` together; if that fails, each alone, so that only a text the
         encoder refuses by itself fails (its row of vectors is then left zero)."""
         try:
-            return self.encode(texts), [None] * len(texts)
+            return metrics.timed(metrics.ENCODER_SECONDS, self.encode, texts), [None] * len(texts)
         except Exception as exc:
             if len(texts) == 1:
                 return np.zeros((1, 0), dtype=np.float32), [exc]
@@ -110,7 +113,7 @@ class QueryBatcher:
         errors: list[Exception | None] = []
         for text in texts:
             try:
-                rows.append(self.encode([text])[0])
+                rows.append(metrics.timed(metrics.ENCODER_SECONDS, self.encode, [text])[0])
                 errors.append(None)
             except Exception as exc:
                 rows.append(None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from wordsim.service import metrics
+
 
 class AnswerCache:
     """Bounded LRU of response bodies. Used from the event loop only, so no lock."""
@@ -14,11 +16,19 @@ class AnswerCache:
         self.maxsize = maxsize
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self.generation: Hashable = None
+        self.hits = 0
+        self.misses = 0
 
     def get(self, key: Hashable) -> bytes | None:
+        """The cached body, or None; counted as a hit or a miss (here and in /metrics)."""
         body = self._items.get(key)
         if body is not None:
             self._items.move_to_end(key)
+            self.hits += 1
+            metrics.CACHE_HITS.inc()
+        else:
+            self.misses += 1
+            metrics.CACHE_MISSES.inc()
         return body
 
     def put(self, key: Hashable, body: bytes) -> None:
@@ -28,6 +38,11 @@ class AnswerCache:
         self._items.move_to_end(key)
         while len(self._items) > self.maxsize:
             self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Empty it now (this worker changed the words); other workers see the change
+        through :meth:`observe`."""
+        self._items.clear()
 
     def observe(self, generation: Hashable) -> bool:
         """Record the collection's current identity; empties the cache and returns True

@@ -166,6 +166,61 @@ def document_probe(handler: Callable) -> Callable:
     return _stacked(decorators)
 
 
+def document_metrics() -> Callable:
+    text = {"text/plain": RawSchema({"type": "string"})}
+    return _stacked(
+        [
+            openapi.summary("Prometheus metrics (text format), summed over the workers"),
+            openapi.response(200, text, "requests, latency, batch sizes, cache, Milvus errors, encoder time"),
+        ]
+    )
+
+
+WORD_SCHEMA = {
+    "type": "object",
+    "required": ["id", "text"],
+    "properties": {
+        "id": {"type": "integer", "description": "source words: line number; added words: >= 1000000000"},
+        "text": {"type": "string"},
+        "added": {"type": "boolean", "description": "written by this request"},
+    },
+}
+
+
+def document_words_add(settings: Settings, max_words: int) -> Callable:
+    word = {"type": "string", "minLength": 1, "maxLength": settings.max_text_chars, "example": "新词"}
+    body = {
+        "type": "object",
+        "required": ["words"],
+        "properties": {"words": {"type": "array", "items": word, "minItems": 1, "maxItems": max_words}},
+    }
+    answer = {
+        "type": "object",
+        "required": ["words"],
+        "properties": {"words": {"type": "array", "items": WORD_SCHEMA}},
+    }
+    return _stacked(
+        [
+            openapi.summary("Add words (needs X-API-Key; 403 while WORDSIM_API_KEY is not set)"),
+            openapi.body({"application/json": RawSchema(body)}, required=True),
+            openapi.response(200, {"application/json": RawSchema(answer)}, "each word with its id, in order"),
+            *_errors(400, 401, 403, 408, 413, 503),
+        ]
+    )
+
+
+def document_words_delete() -> Callable:
+    answer = {"type": "object", "required": ["deleted"], "properties": {"deleted": WORD_SCHEMA}}
+    return _stacked(
+        [
+            openapi.summary("Delete a word added through POST /words (needs X-API-Key)"),
+            openapi.parameter("word_id", RawSchema({"type": "integer"}), "path", required=True),
+            openapi.response(200, {"application/json": RawSchema(answer)}, "the deleted word"),
+            *_errors(401, 403, 404, 409, 503),
+        ]
+    )
+
+
 def _stacked(decorators: list[Callable]) -> Callable:
     """One decorator applying ``decorators`` as if written top to bottom above a function."""
 

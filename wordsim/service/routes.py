@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import handlers, health
+from wordsim.service import handlers, health, metrics, words_api
+from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
-from wordsim.service.openapi import document_health, document_probe, document_similarity
+from wordsim.service.openapi import (
+    document_health,
+    document_metrics,
+    document_probe,
+    document_similarity,
+    document_words_add,
+    document_words_delete,
+)
 from wordsim.service.page import attach_page
 
 
@@ -25,6 +33,7 @@ def _own_function(handler):
 
 def attach_endpoints(app: Sanic) -> None:
     settings = app.ctx.settings
+    attach_cors(app)  # first: a preflight is answered before the API key check
     app.on_request(check_api_key)
     app.on_response(log_access)
     for method in ("POST", "GET"):
@@ -33,5 +42,15 @@ def attach_endpoints(app: Sanic) -> None:
     app.add_route(document_health()(_own_function(health.health)), "/health", methods=["GET"], name="health")
     for probe in (health.livez, health.readyz):
         app.add_route(document_probe(probe)(_own_function(probe)), f"/{probe.__name__}", methods=["GET"])
+    app.add_route(
+        document_metrics()(_own_function(metrics.metrics_endpoint)),
+        "/metrics",
+        methods=["GET"],
+        name="metrics",
+    )
+    add_words = document_words_add(settings, words_api.MAX_WORDS)(_own_function(words_api.add_words))
+    app.add_route(add_words, "/words", methods=["POST"], name="words_add")
+    delete_word = document_words_delete()(words_api.delete_word)
+    app.add_route(delete_word, "/words/<word_id:int>", methods=["DELETE"], name="words_delete")
     attach_page(app)
     app.exception(Exception)(render_error)

@@ -14,7 +14,14 @@ from typing import Any
 from wordsim.store import versions
 from wordsim.store.collection import WordStore
 from wordsim.store.connection import StoreError
-from wordsim.store.schema import METRIC, PROP_MODEL, PROP_SOURCE_ROWS, VECTOR_FIELD, build_schema
+from wordsim.store.schema import (
+    ADDED_ID_OFFSET,
+    METRIC,
+    PROP_MODEL,
+    PROP_SOURCE_ROWS,
+    VECTOR_FIELD,
+    build_schema,
+)
 
 log = logging.getLogger("wordsim.store")
 
@@ -35,6 +42,16 @@ class WordLoader(WordStore):
     def __init__(self, client, settings, name: str | None = None, alias: str | None = None) -> None:
         super().__init__(client, settings, name)
         self.alias = alias
+
+    def added_words(self) -> str:
+        """How many words POST /words added (they are not in the source); "unknown" when
+        the collection cannot be counted."""
+        try:
+            self.ensure_loaded()
+            return str(self.count(id_from=ADDED_ID_OFFSET))
+        except Exception as exc:  # e.g. a load that stopped before its index
+            log.debug("cannot count added words: %s", exc)
+            return "unknown"
 
     def create(self, dim: int, model_fingerprint: str, source_rows: int) -> None:
         """Create the collection and record the model; no index yet (see the module doc)."""

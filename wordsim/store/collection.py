@@ -17,6 +17,7 @@ from wordsim.store.schema import (
     OUTPUT_FIELDS,
     PROP_MODEL,
     PROP_SOURCE_ROWS,
+    PROP_WORDS_VERSION,
     VECTOR_FIELD,
     Hit,
     SearchSpec,
@@ -86,11 +87,13 @@ class WordStore:
 
     def generation(self) -> tuple[object, ...]:
         """Changes whenever the collection is rebuilt or switched, or rows are written: the
-        physical collection's name and id, and its row count (metadata only, no scan)."""
+        physical collection's name and id, its row count and the version of the words added
+        through the API (metadata only, no scan)."""
         timeout = self.settings.milvus_timeout_s
         desc = self.client.describe_collection(self.name, timeout=timeout)
         rows = self.client.get_collection_stats(self.name, timeout=timeout).get("row_count", 0)
-        return desc.get("collection_name"), desc.get("collection_id"), int(rows)
+        words_version = (desc.get("properties") or {}).get(PROP_WORDS_VERSION)
+        return desc.get("collection_name"), desc.get("collection_id"), int(rows), words_version
 
     def ensure_loaded(self) -> None:
         """Load the collection unless it is loaded (a restarted Milvus may have released it)."""

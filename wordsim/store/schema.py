@@ -20,6 +20,17 @@ PROP_MODEL = "wordsim.model"
 """Collection property: fingerprint of the model that encoded the rows."""
 PROP_SOURCE_ROWS = "wordsim.source_rows"
 """Collection property: words in the source when the collection was created."""
+PROP_WORDS_VERSION = "wordsim.words_version"
+"""Collection property: a new random value whenever words are added or deleted through
+the API, so that every worker empties its answer cache (row counts do not show it: Milvus
+counts deleted rows until compaction, and the server counts only flushed rows)."""
+
+ADDED_ID_OFFSET = 1_000_000_000
+"""Ids of words added through the API start here; the source's ids are its line numbers,
+below it. Counting ``id < ADDED_ID_OFFSET`` counts the source's words only."""
+ADDED_ID_SPAN = 2**52
+"""Added ids are ``ADDED_ID_OFFSET + hash(text) mod ADDED_ID_SPAN``: all below 2**53, so a
+JavaScript client reads them exactly."""
 
 
 @dataclass(frozen=True)

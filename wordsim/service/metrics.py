@@ -1,0 +1,146 @@
+"""Prometheus metrics: every metric of the service is declared here, ``GET /metrics``
+renders them in the text format.
+
+With several Sanic workers each worker is its own process, so each keeps its own
+counts: prometheus-client's multiprocess mode has every process write its values to
+memory-mapped files in ``PROMETHEUS_MULTIPROC_DIR``, and a scrape, answered by any one
+worker, sums the files of all of them (:func:`render`). The directory must be chosen
+before a worker imports prometheus-client, and must not hold the files of an earlier
+run: :func:`prepare_multiprocess_dir` is called by the main process before the workers
+start. With one worker (and no ``PROMETHEUS_MULTIPROC_DIR``) the values live in memory.
+
+Route labels are the route's name, never the raw path, so that a client probing
+random paths cannot create one time series per path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from sanic import Request, response
+
+log = logging.getLogger("wordsim.server")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNMATCHED = "unmatched"
+"""Route label of a request no route matched (404, 405 and the like)."""
+
+if os.environ.get(MULTIPROC_ENV):
+    # Unlabelled metrics open their file as they are declared, just below.
+    Path(os.environ[MULTIPROC_ENV]).mkdir(parents=True, exist_ok=True)
+
+# The *_created series (a timestamp per counter) only double the output; multiprocess
+# mode has none, so neither has the single-process one.
+disable_created_metrics()
+
+REQUESTS = Counter(
+    "wordsim_requests", "HTTP requests answered, by route, method and status", ["route", "method", "status"]
+)
+LATENCY = Histogram(
+    "wordsim_request_duration_seconds",
+    "Time from the request's arrival to its response, by route",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
+)
+BATCH_SIZE = Histogram(
+    "wordsim_batch_size",
+    "Queries answered by one encoder call and one Milvus search (micro-batch size)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+ENCODER_SECONDS = Histogram(
+    "wordsim_encoder_seconds",
+    "Time of one encoder call (a micro-batch or added words)",
+    buckets=LATENCY_BUCKETS,
+)
+SEARCH_SECONDS = Histogram(
+    "wordsim_milvus_search_seconds",
+    "Time of one Milvus search (a whole micro-batch)",
+    buckets=LATENCY_BUCKETS,
+)
+CACHE_HITS = Counter("wordsim_answer_cache_hits", "Answers served from the per-worker answer cache")
+CACHE_MISSES = Counter("wordsim_answer_cache_misses", "Answers not in the answer cache (computed)")
+MILVUS_ERRORS = Counter(
+    "wordsim_milvus_errors", "Milvus calls that failed, by operation (search, words)", ["operation"]
+)
+for _operation in ("search", "words"):  # present at 0 from the start, so rate() works
+    MILVUS_ERRORS.labels(operation=_operation)
+
+
+def observe_request(request: Request, status: int, started: float | None) -> None:
+    """Count one answered request and its latency (called by the response middleware)."""
+    route = request.route.name.rsplit(".", 1)[-1] if request.route else UNMATCHED
+    REQUESTS.labels(route=route, method=request.method, status=str(status)).inc()
+    if started is not None:
+        LATENCY.labels(route=route).observe(time.perf_counter() - started)
+
+
+def timed(histogram: Histogram, fn: Callable, *args):
+    """``fn(*args)``, its duration observed in ``histogram`` (also when it raises)."""
+    with histogram.time():
+        return fn(*args)
+
+
+def render() -> bytes:
+    """The text exposition of every metric, summed over the workers in multiprocess mode.
+
+    A registry is built per scrape in multiprocess mode, as prometheus-client requires:
+    the collector reads the files present now, including those of workers started later.
+    """
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+async def metrics_endpoint(request: Request) -> response.HTTPResponse:
+    """Prometheus text format; open like ``/health`` (see README, "Metrics")."""
+    return response.raw(render(), content_type=CONTENT_TYPE_LATEST)
+
+
+_OWN_FILE = re.compile(r"_(\d+)\.db$")
+
+
+def prepare_multiprocess_dir(workers: int) -> Path | None:
+    """Set up the multiprocess directory in the main process, before workers start.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` given: emptied of the files of earlier runs (those of
+    this process kept: it may have imported prometheus-client with the variable set).
+    Not given and several workers: a fresh temporary directory, removed at exit. One
+    worker and none given: nothing to do (values in memory).
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            match = _OWN_FILE.search(old.name)
+            if not match or int(match.group(1)) != os.getpid():
+                old.unlink(missing_ok=True)
+        return path
+    if workers <= 1:
+        return None
+    path = Path(tempfile.mkdtemp(prefix="wordsim-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    log.info("metrics of %d workers shared through %s", workers, path)
+    return path

@@ -1,0 +1,129 @@
+"""Word management: ``POST /words`` adds words, ``DELETE /words/{id}`` removes an added one.
+
+Both need the API key; while none is configured they answer 403 (a service open to
+anyone must not let anyone rewrite its dictionary). How ids are chosen and why it is
+safe with several workers: ``wordsim/store/added_words.py``.
+
+Only added words can be deleted (409 for the source's): the source's words belong to the
+ingest, which would write a deleted one back on its next resumed run; remove a word from
+the source and rebuild instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sanic import Request, response
+from sanic.exceptions import BadRequest, Forbidden, NotFound, SanicException, ServiceUnavailable
+
+from wordsim.service import metrics
+from wordsim.service.answers import dumps
+from wordsim.service.lifecycle import run_blocking
+from wordsim.service.query import valid_text
+from wordsim.store.added_words import WordEditor, is_added_id
+from wordsim.store.schema import ADDED_ID_OFFSET, ADDED_ID_SPAN, TEXT_MAX_BYTES
+
+log = logging.getLogger("wordsim.server")
+
+MAX_WORDS = 64
+"""Most words one ``POST /words`` may add."""
+
+
+class Conflict(SanicException):
+    status_code = 409
+    quiet = True
+
+
+def _require_key(request: Request) -> None:
+    # A wrong or missing key was already answered 401 by the middleware.
+    if not request.app.ctx.settings.api_key:
+        raise Forbidden("word management is disabled: set WORDSIM_API_KEY to enable it")
+
+
+def _editor(request: Request) -> WordEditor:
+    ctx = request.app.ctx
+    if getattr(ctx, "word_editor", None) is None:
+        ctx.word_editor = WordEditor(ctx.store)
+    return ctx.word_editor
+
+
+def parse_words(request: Request) -> list[str]:
+    """The normalised, validated words of ``{"words": [...]}``, in order."""
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, RecursionError):
+        raise BadRequest('send a JSON object such as {"words": ["新词"]}') from None
+    words = body.get("words") if isinstance(body, dict) else None
+    if not isinstance(words, list) or not words:
+        raise BadRequest('"words" must be a non-empty list of strings, e.g. {"words": ["新词"]}')
+    if len(words) > MAX_WORDS:
+        raise BadRequest(f"at most {MAX_WORDS} words per request, got {len(words)}")
+    texts = []
+    for i, raw in enumerate(words):
+        if not isinstance(raw, str):
+            raise BadRequest(f"words[{i}] must be a string")
+        text = valid_text(raw, f"words[{i}]", request.app.ctx.settings)
+        if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
+            raise BadRequest(f"words[{i}] is longer than {TEXT_MAX_BYTES} bytes in UTF-8")
+        texts.append(text)
+    return texts
+
+
+def _changed(request: Request) -> None:
+    # This worker's cache now; the others' when their watch loop sees the new version.
+    request.app.ctx.cache.clear()
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    metrics.MILVUS_ERRORS.labels(operation="words").inc()
+    log.warning("word management: Milvus failed: %s", str(exc)[:200])
+    return ServiceUnavailable("the vector database is unavailable; try again shortly")
+
+
+async def add_words(request: Request) -> response.HTTPResponse:
+    """Add words (encoded here); a word already present answers with its id."""
+    _require_key(request)
+    texts = parse_words(request)
+    distinct = list(dict.fromkeys(texts))
+    encoder = request.app.ctx.encoder
+
+    def encode(batch: list[str]):
+        return metrics.timed(metrics.ENCODER_SECONDS, encoder.encode, batch)
+
+    try:
+        words = await run_blocking(request.app, _editor(request).add, distinct, encode)
+    except Exception as exc:
+        raise _unavailable(exc) from None
+    by_text = {w.text: w for w in words}
+    if any(w.added for w in words):
+        _changed(request)
+        log.info("added %d words through the API", sum(w.added for w in words))
+    body = {"words": [{"id": by_text[t].id, "text": t, "added": by_text[t].added} for t in texts]}
+    return response.json(body, dumps=dumps)
+
+
+async def delete_word(request: Request, word_id: int) -> response.HTTPResponse:
+    """Delete a word added through ``POST /words``."""
+    _require_key(request)
+    if not 0 <= word_id < ADDED_ID_OFFSET + ADDED_ID_SPAN:  # no such id can exist
+        raise NotFound(f"no word has id {word_id}")
+    editor = _editor(request)
+    try:
+        if not is_added_id(word_id):
+            if await run_blocking(request.app, editor.texts_of, [word_id]):
+                raise Conflict(
+                    "this word comes from the source: only words added through POST /words can be "
+                    "deleted (remove it from the source and rebuild with insert_data_to_milvus.py --drop)"
+                )
+            raise NotFound(f"no word has id {word_id}")
+        text = await run_blocking(request.app, editor.delete, word_id)
+    except SanicException:
+        raise
+    except Exception as exc:
+        raise _unavailable(exc) from None
+    if text is None:
+        raise NotFound(f"no word has id {word_id}")
+    _changed(request)
+    log.info("deleted added word %d through the API", word_id)
+    return response.json({"deleted": {"id": word_id, "text": text}}, dumps=dumps)
