@@ -50,6 +50,20 @@ ANSWER_SCHEMA = {
 }
 
 
+CHOICE_PROPERTIES = {
+    "collection": {
+        "type": "string",
+        "description": "a served collection (GET /health lists them); default: the first",
+    },
+    "score": {
+        "type": "string",
+        "enum": ["raw", "calibrated"],
+        "description": "calibrated: answers also carry a score (about 0 for unrelated words)",
+    },
+}
+"""Parameters every word endpoint accepts besides its own."""
+
+
 def _input_schema(settings: Settings) -> dict:
     return {
         "type": "object",
@@ -63,6 +77,7 @@ def _input_schema(settings: Settings) -> dict:
                 "example": "教师",
             },
             "top_k": {"type": "integer", "minimum": 1, "maximum": settings.max_top_k, "default": 3},
+            **CHOICE_PROPERTIES,
         },
     }
 
@@ -106,6 +121,55 @@ def document_health() -> Callable:
         openapi.response(200, body, "ready"),
         openapi.response(503, body, "Milvus unavailable"),
     ]
+    return _stacked(decorators)
+
+
+def document_compare(settings: Settings, method: str) -> Callable:
+    """OpenAPI for ``/compare``: a and b, or (POST JSON) a list of pairs."""
+    text = {"type": "string", "minLength": 1, "maxLength": settings.max_text_chars}
+    single = {
+        "type": "object",
+        "required": ["a", "b"],
+        "properties": {
+            "a": {**text, "example": "医生"},
+            "b": {**text, "example": "护士"},
+            **CHOICE_PROPERTIES,
+        },
+    }
+    answer = {"type": "object", "required": ["a", "b", "distance"]}
+    decorators = [
+        openapi.summary("Similarity of a and b (inner product of their unit vectors)"),
+        openapi.response(200, {"application/json": RawSchema(answer)}, "the pair's similarity"),
+        *_errors(400, 401, 408, 413, 503),
+    ]
+    if method == "POST":
+        many = {
+            "type": "object",
+            "required": ["pairs"],
+            "properties": {
+                "pairs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 64,
+                    "items": {"type": "array", "items": text},
+                },
+                **CHOICE_PROPERTIES,
+            },
+        }
+        form = RawSchema(single)
+        decorators.append(
+            openapi.body(
+                {
+                    "application/x-www-form-urlencoded": form,
+                    "multipart/form-data": form,
+                    "application/json": RawSchema({"oneOf": [single, many]}),
+                },
+                required=True,
+            )
+        )
+    else:
+        for name, prop in single["properties"].items():
+            decorators.append(openapi.parameter(name, RawSchema(prop), "query", required=name in ("a", "b")))
     return _stacked(decorators)
 
 

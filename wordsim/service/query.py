@@ -35,6 +35,10 @@ from wordsim.settings import Settings
 class Query:
     text: str
     top_k: int
+    collection: str | None = None
+    """The ``collection`` parameter (None = the default collection)."""
+    score: str | None = None
+    """``calibrated`` adds a calibrated ``score`` to each hit; None or ``raw``: distances only."""
 
 
 def normalize_text(raw: str) -> str:
@@ -115,7 +119,31 @@ def parse_query(request: Request, settings: Settings) -> Query:
         raise BadRequest("usr_input is required, e.g. usr_input=教师")
     if not isinstance(raw, str):
         raise BadRequest("usr_input must be a string")
-    return Query(valid_text(raw, "usr_input", settings), _top_k(_single(params, "top_k"), settings))
+    return Query(
+        valid_text(raw, "usr_input", settings),
+        _top_k(_single(params, "top_k"), settings),
+        optional_choice(params, "collection"),
+        score_mode(params),
+    )
+
+
+SCORE_MODES = ("raw", "calibrated")
+
+
+def optional_choice(params: dict[str, list[Any]], name: str) -> str | None:
+    """An optional string parameter given at most once (None when absent)."""
+    value = _single(params, name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return value
+
+
+def score_mode(params: dict[str, list[Any]]) -> str | None:
+    """``score``: None (absent or ``raw``: distances only) or ``calibrated``."""
+    mode = optional_choice(params, "score")
+    if mode is not None and mode not in SCORE_MODES:
+        raise BadRequest(f"score must be one of {', '.join(SCORE_MODES)}")
+    return None if mode == "raw" else mode
 
 
 REFUSED_CATEGORIES = {

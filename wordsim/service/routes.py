@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import handlers
+from wordsim.service import compare, handlers
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
-from wordsim.service.openapi import document_health, document_similarity
+from wordsim.service.openapi import document_compare, document_health, document_similarity
 
 
 def _own_function(handler):
@@ -29,6 +29,8 @@ def attach_endpoints(app: Sanic) -> None:
     for method in ("POST", "GET"):
         endpoint = document_similarity(settings, method)(_own_function(handlers.vector_similarity))
         app.add_route(endpoint, "/vector_similarity", methods=[method], name=f"similarity_{method.lower()}")
+        endpoint = document_compare(settings, method)(_own_function(compare.compare))
+        app.add_route(endpoint, "/compare", methods=[method], name=f"compare_{method.lower()}")
     app.add_route(
         document_health()(_own_function(handlers.health)), "/health", methods=["GET"], name="health"
     )
