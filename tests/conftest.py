@@ -41,7 +41,12 @@ def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORDSIM_")}
     # Only the default collection unless a test asks for more (WORDSIM_COLLECTIONS).
     env.update(
-        {"WORDSIM_HUB_TIMEOUT_S": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "WORDSIM_COLLECTIONS": ""}
+        {
+            "WORDSIM_HUB_TIMEOUT_S": "1",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "WORDSIM_COLLECTIONS": "",
+        }
     )
     env.update(extra)
     return env

@@ -1,0 +1,118 @@
+"""bench/QUALITY.md from one run's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = [
+    ("word2vec collection, wordsim240, all pairs", "wordsim240", 0.50),
+    ("word2vec collection, wordsim296, all pairs", "wordsim296", 0.60),
+]
+
+
+def _rho(v: tuple[float, float, float]) -> str:
+    return f"{v[0]:.3f} [{v[1]:.2f}, {v[2]:.2f}]"
+
+
+def render(r: dict[str, Any]) -> str:
+    bert, w2v = r["names"]["bert"], r["names"]["word2vec"]
+    out = [
+        "# Answer quality",
+        "",
+        f"Command: `{r['command']}` (about {r['seconds'] / 60:.0f} min on 2 cores; the default",
+        "collection's dictionary vectors are cached in `bench/out/quality/` after the first run).",
+        "",
+        f"Collections: `{bert}` = {r['collections'][bert]} (the service's exact formula); "
+        f"`{w2v}` = {r['collections'][w2v]}.",
+        f'Test sets: `{r["data"]}` (where each comes from: README, "Answer quality").',
+        "",
+        "## Spearman's rho against human judgements",
+        "",
+        "95% bootstrap intervals (1,000 resamples of the pairs) in brackets. `word2vec` scores every",
+        "pair, words the table lacks through the fallback (jieba segments, then characters);",
+        "`word2vec, covered` only the pairs whose two words the table holds (coverage = those pairs).",
+        "",
+        f"| set | pairs | `{bert}` | character overlap | `{w2v}` (all pairs) | `{w2v}`, covered | coverage |",
+        "|---|---:|---|---|---|---|---:|",
+    ]
+    for s in r["sets"]:
+        out.append(
+            f"| {s['set']} | {s['pairs']} | {_rho(s['bert'])} | {_rho(s['overlap'])} | {_rho(s['word2vec'])} "
+            f"| {_rho(s['word2vec_covered'])} | {s['covered'] / s['pairs']:.1%} |"
+        )
+    out += [
+        "",
+        "## Variants measured (not served unless stated)",
+        "",
+        "Fallback for texts the word2vec table lacks: **segments** (served: jieba segments, each",
+        "segment's vector or the mean of its characters'), **characters** (the mean of the text's",
+        f"characters' vectors), **ridge** (a linear map from `{bert}`'s vectors to the table's,",
+        f"fitted on the {r['ridge_fitted_on']:,} dictionary words both know). Whitening: mean-centring +",
+        f"PCA whitening fitted on 100,000 of `{bert}`'s dictionary vectors, applied to both words.",
+        "",
+        "| set | fallback: segments (served) | fallback: characters | fallback: ridge "
+        f"| `{bert}` | `{bert}` whitened |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in r["sets"]:
+        out.append(
+            f"| {s['set']} | {_rho(s['word2vec'])} | {_rho(s['word2vec_chars'])} "
+            f"| {_rho(s['word2vec_ridge'])} "
+            f"| {_rho(s['bert'])} | {_rho(s['bert_whitened'])} |"
+        )
+    cal = r["calibration"]
+    out += [
+        "",
+        "Median inner product of 20,000 random pairs of stored words",
+        "(what `score=calibrated` maps to 0):",
+        f"`{bert}` {cal['bert']:.3f}, `{bert}` whitened {cal['bert_whitened']:.3f}, "
+        f"`{w2v}` {cal['word2vec']:.3f}.",
+        "",
+        "## Neighbours",
+        "",
+        f"{r['queries']:,} random words (fixed seed) among jieba's 20,000 most frequent",
+        "multi-character words;",
+        "top-5 neighbours by exact numpy search over each collection's stored vectors (the query itself",
+        f"excluded); {r['queries_in_table']:,} of the queries are in the word2vec table, the others go",
+        "through the fallback.",
+        "",
+        "| collection | top-5 neighbours sharing a character with the query |",
+        "|---|---:|",
+        f"| `{bert}` | {r['neighbours']['bert']:.1%} |",
+        f"| `{w2v}` | {r['neighbours']['word2vec']:.1%} |",
+        "",
+        f"| word | `{bert}` top 5 | `{w2v}` top 5 |",
+        "|---|---|---|",
+    ]
+    for word, found in r["examples"]["bert"].items():
+        out.append(f"| {word} | {' '.join(found)} | {' '.join(r['examples']['word2vec'][word])} |")
+    out += ["", "## CA8 analogies (3CosAdd, top-1)", ""]
+    if r["analogies"]:
+        out += [
+            "A fixed-seed sample of 2,000 questions per set; answered over each collection's own vocabulary;",
+            "only questions whose four words the vocabulary holds count (covered / asked).",
+            "",
+            f"| set | `{bert}` | `{w2v}` |",
+            "|---|---|---|",
+        ]
+        for part, res in r["analogies"].items():
+            cells = [f"{acc:.1%} ({cov}/{asked})" for acc, cov, asked in (res["bert"], res["word2vec"])]
+            out.append(f"| {part} | {cells[0]} | {cells[1]} |")
+    else:
+        out.append("No CA8 files in the data folder.")
+    by_set = {s["set"]: s for s in r["sets"]}
+    out += ["", "## Targets", "", "| target | measured | |", "|---|---:|---|"]
+    for label, name, floor in TARGETS:
+        if name in by_set:
+            value = by_set[name]["word2vec"][0]
+            out.append(f"| {label} >= {floor:.2f} | {value:.3f} | {'PASS' if value >= floor else 'MISS'} |")
+    share = r["neighbours"]["word2vec"]
+    verdict = "PASS" if share <= 0.5 else "MISS"
+    out.append(f"| word2vec top-5 neighbours sharing a character <= 50% | {share:.1%} | {verdict} |")
+    if "wordsim240" in by_set:
+        value = by_set["wordsim240"]["bert"][0]
+        ok = abs(value - 0.209) <= 0.01
+        out.append(
+            f"| `{bert}` wordsim240 reproduces 0.209 +- 0.01 | {value:.3f} | {'PASS' if ok else 'MISS'} |"
+        )
+    return "\n".join(out) + "\n"
