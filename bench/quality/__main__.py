@@ -21,6 +21,7 @@ from bench.common import PROJECT_DIR
 from bench.quality import models, probes, report
 from bench.quality.data import read_analogies, read_pair_sets
 from bench.quality.stats import char_overlap, rho_with_ci
+from wordsim.model.kinds import open_encoder
 from wordsim.settings import configure_logging, load_settings
 from wordsim.store.calibration import measure
 
@@ -35,7 +36,7 @@ def pair_scores(vectors: dict[str, np.ndarray], pairs) -> np.ndarray:
     return np.array([float(vectors[a] @ vectors[b]) for a, b in pairs])
 
 
-def measure_sets(sets, bert, static, ridge, whitening) -> list[dict]:
+def measure_sets(sets, bert, bert_s2t, static, ridge, whitening) -> list[dict]:
     rows = []
     for s in sets:
         texts = sorted({t for p in s.pairs for t in p})
@@ -53,6 +54,7 @@ def measure_sets(sets, bert, static, ridge, whitening) -> list[dict]:
             "word2vec_chars": pair_scores({t: models.chars_only(static, t) for t in texts}, s.pairs),
             "word2vec_ridge": pair_scores({t: ridge.vector(static, bert, t) for t in texts}, s.pairs),
             "bert_whitened": pair_scores(wv, s.pairs),
+            "bert_s2t": pair_scores(dict(zip(texts, bert_s2t.encode(texts), strict=True)), s.pairs),
         }
         row = {"set": s.name, "pairs": len(s.pairs), "covered": len(covered)}
         for name, pred in variants.items():
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     dict_vectors = models.dictionary_vectors(bert, words)
     whitening = models.Whitening(dict_vectors)
     ridge = models.Ridge(words, dict_vectors, static)
-    sets = measure_sets(read_pair_sets(args.data), bert, static, ridge, whitening)
+    bert_s2t = open_encoder(settings.replace(to_traditional=True), "bert")
+    sets = measure_sets(read_pair_sets(args.data), bert, bert_s2t, static, ridge, whitening)
 
     dict_texts = [w.text for w in words]
     queries = probes.frequent_words(words)

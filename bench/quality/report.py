@@ -49,16 +49,18 @@ def render(r: dict[str, Any]) -> str:
         f"characters' vectors), **ridge** (a linear map from `{bert}`'s vectors to the table's,",
         f"fitted on the {r['ridge_fitted_on']:,} dictionary words both know). Whitening: mean-centring +",
         f"PCA whitening fitted on 100,000 of `{bert}`'s dictionary vectors, applied to both words.",
+        f"Simplified -> Traditional: `{bert}` reading the words converted by OpenCC `s2t`",
+        "(`WORDSIM_TO_TRADITIONAL=1`; the stand-in is a Traditional-Chinese model).",
         "",
         "| set | fallback: segments (served) | fallback: characters | fallback: ridge "
-        f"| `{bert}` | `{bert}` whitened |",
-        "|---|---|---|---|---|---|",
+        f"| `{bert}` | `{bert}` whitened | `{bert}` + s2t |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in r["sets"]:
         out.append(
             f"| {s['set']} | {_rho(s['word2vec'])} | {_rho(s['word2vec_chars'])} "
             f"| {_rho(s['word2vec_ridge'])} "
-            f"| {_rho(s['bert'])} | {_rho(s['bert_whitened'])} |"
+            f"| {_rho(s['bert'])} | {_rho(s['bert_whitened'])} | {_rho(s['bert_s2t'])} |"
         )
     cal = r["calibration"]
     out += [
