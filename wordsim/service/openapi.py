@@ -50,18 +50,21 @@ ANSWER_SCHEMA = {
 }
 
 
-CHOICE_PROPERTIES = {
-    "collection": {
-        "type": "string",
-        "description": "a served collection (GET /health lists them); default: the first",
-    },
-    "score": {
-        "type": "string",
-        "enum": ["raw", "calibrated"],
-        "description": "calibrated: answers also carry a score (about 0 for unrelated words)",
-    },
-}
-"""Parameters every word endpoint accepts besides its own."""
+def choice_properties(settings: Settings) -> dict:
+    """Parameters every word endpoint accepts besides its own."""
+    names = [name for name, _ in settings.served_collections]
+    return {
+        "collection": {
+            "type": "string",
+            "enum": names,
+            "description": "a served collection; default the first",
+        },
+        "score": {
+            "type": "string",
+            "enum": ["raw", "calibrated"],
+            "description": "calibrated: answers also carry a score (about 0 for unrelated words)",
+        },
+    }
 
 
 def _input_schema(settings: Settings) -> dict:
@@ -77,7 +80,7 @@ def _input_schema(settings: Settings) -> dict:
                 "example": "教师",
             },
             "top_k": {"type": "integer", "minimum": 1, "maximum": settings.max_top_k, "default": 3},
-            **CHOICE_PROPERTIES,
+            **choice_properties(settings),
         },
     }
 
@@ -133,10 +136,11 @@ def document_compare(settings: Settings, method: str) -> Callable:
         "properties": {
             "a": {**text, "example": "医生"},
             "b": {**text, "example": "护士"},
-            **CHOICE_PROPERTIES,
+            **choice_properties(settings),
         },
     }
-    answer = {"type": "object", "required": ["a", "b", "distance"]}
+    one = {"type": "object", "required": ["a", "b", "distance"]}
+    answer = {"oneOf": [one, {"type": "object", "required": ["results"]}]} if method == "POST" else one
     decorators = [
         openapi.summary("Similarity of a and b (inner product of their unit vectors)"),
         openapi.response(200, {"application/json": RawSchema(answer)}, "the pair's similarity"),
@@ -153,7 +157,7 @@ def document_compare(settings: Settings, method: str) -> Callable:
                     "maxItems": 64,
                     "items": {"type": "array", "items": text},
                 },
-                **CHOICE_PROPERTIES,
+                **choice_properties(settings),
             },
         }
         form = RawSchema(single)
