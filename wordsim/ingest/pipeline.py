@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wordsim.ingest.vector_source import ingest_encoder, words_and_model
 from wordsim.ingest.versions import choose_target, switch
-from wordsim.ingest.wordlist import Word, jieba_dict_path, read_words
-from wordsim.model.source import ModelNotFoundError, ModelSource, resolve_model
+from wordsim.ingest.wordlist import Word
+from wordsim.model.source import ModelNotFoundError
 from wordsim.settings import Settings
+from wordsim.store.calibration import ensure_calibration
 from wordsim.store.schema import ADDED_ID_OFFSET
 
 log = logging.getLogger("wordsim.ingest")
@@ -38,7 +40,9 @@ class IngestOptions:
     """What to load; the settings say where (Milvus URI, collection) and with which model."""
 
     source: Path | None = None
-    """Word list; None = jieba's dict.txt."""
+    """Word list (or word2vec file); None = jieba's dict.txt (or ``WORDSIM_WORD2VEC_PATH``)."""
+    kind: str | None = None
+    """Model kind (``bert``, ``word2vec``); None = the kind ``WORDSIM_COLLECTIONS`` gives the collection."""
     limit: int | None = None
     """Only the first N lines of the source."""
     id_ranges: list[tuple[int, int]] | None = None
@@ -71,18 +75,21 @@ def plan_chunks(store, words: Sequence[Word], chunk_size: int, *, fresh: bool) -
 
 def run_ingest(settings: Settings, options: IngestOptions) -> int:
     """Load the source into the collection; returns the process exit code."""
+    from wordsim.model.word2vec import Word2VecError
     from wordsim.store import connection
 
-    source_path = options.source or jieba_dict_path()
-    report = read_words(source_path, limit=options.limit, id_ranges=options.id_ranges)
+    try:
+        report, model = words_and_model(settings, options)
+    except (ModelNotFoundError, Word2VecError, FileNotFoundError) as exc:
+        log.error("%s", exc)
+        return 2
     log.info("source %s", report.summary())
     if not report.words:
-        log.error("no words to load from %s", source_path)
+        log.error("no words to load from %s", report.path)
         return 1
     try:
-        model = resolve_model(settings)
         client = connection.connect(settings)
-    except (ModelNotFoundError, connection.StoreError) as exc:
+    except connection.StoreError as exc:
         log.error("%s", exc)
         return 2
     try:
@@ -98,7 +105,7 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
         connection.close(client, settings)
 
 
-def load(settings: Settings, store, model: ModelSource, words: Sequence[Word], options: IngestOptions) -> int:
+def load(settings: Settings, store, model, words: Sequence[Word], options: IngestOptions) -> int:
     """Write what ``store`` lacks of ``words``, index and load it, and check the count."""
     fresh = not store.exists()
     if not fresh:
@@ -121,6 +128,7 @@ def load(settings: Settings, store, model: ModelSource, words: Sequence[Word], o
         # The whole collection once on a first load, only the merged segments on a
         # resumed one.
         store.merge_index_load()
+    ensure_calibration(store, [w.id for w in words])
     # Words added through the API (ids from ADDED_ID_OFFSET) are kept and not counted.
     total = store.count(id_to=ADDED_ID_OFFSET - 1)
     added = store.count(id_from=ADDED_ID_OFFSET)
@@ -178,13 +186,11 @@ class Writer(threading.Thread):
                 self.error = exc
 
 
-def write_chunks(settings: Settings, store, model: ModelSource, todo: list[Chunk], *, progress: bool) -> None:
+def write_chunks(settings: Settings, store, model, todo: list[Chunk], *, progress: bool) -> None:
     """Encode ``todo`` and write it, creating the collection first if it does not exist."""
     from tqdm import tqdm
 
-    from wordsim.model.loader import encoder_for
-
-    encoder = encoder_for(settings, model)
+    encoder = ingest_encoder(settings, model)
     if not store.exists():
         store.create(encoder.dim, model.fingerprint, sum(len(c.words) for c in todo))
     bar = tqdm(

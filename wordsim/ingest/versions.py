@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 
-from wordsim.model.source import ModelSource
 from wordsim.settings import Settings
 from wordsim.store.schema import ADDED_ID_OFFSET
 
@@ -47,10 +46,10 @@ def choose_target(client, settings: Settings, options, fingerprint: str):
     return WordLoader(client, settings, target), current
 
 
-def carry_added_words(client, settings: Settings, model: ModelSource, source: str, target: str) -> None:
+def carry_added_words(client, settings: Settings, model, source: str, target: str) -> None:
     """Copy the words POST /words added to ``source`` into ``target``, encoded anew (the
     rebuild may use another model)."""
-    from wordsim.model.loader import encoder_for
+    from wordsim.ingest.vector_source import ingest_encoder
     from wordsim.store.bulk_load import WordLoader
 
     old, new = WordLoader(client, settings, source), WordLoader(client, settings, target)
@@ -63,13 +62,13 @@ def carry_added_words(client, settings: Settings, model: ModelSource, source: st
     )
     if not rows:
         return
-    vectors = encoder_for(settings, model).encode([r["text"] for r in rows])
+    vectors = ingest_encoder(settings, model).encode([r["text"] for r in rows])
     new.write([{**r, "vector": v} for r, v in zip(rows, vectors, strict=True)], upsert=True)
     new.flush()
     log.info("carried %d words added through the API over to %s", len(rows), target)
 
 
-def switch(client, settings: Settings, model: ModelSource, target: str, replaced: str) -> None:
+def switch(client, settings: Settings, model, target: str, replaced: str) -> None:
     """Serve ``target`` instead of ``replaced`` (with the words added through the API carried
     over), then drop ``replaced``."""
     from wordsim.store import versions

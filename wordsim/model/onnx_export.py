@@ -35,20 +35,20 @@ class OnnxUnavailableError(RuntimeError):
     """No trusted ONNX model could be made; the caller falls back to torch."""
 
 
-def cache_paths(cache_dir: Path, source: ModelSource) -> tuple[Path, Path, Path]:
+def cache_paths(cache_dir: Path, source: ModelSource, pooling: str = "mean") -> tuple[Path, Path, Path]:
     """The ONNX model, its tokenizer and the record of its check, for ``source``."""
-    stem = f"{source.weights_sha256[:16]}-opset{OPSET}"
+    stem = f"{source.weights_sha256[:16]}-opset{OPSET}" + ("" if pooling == "mean" else f"-{pooling}")
     return cache_dir / f"{stem}.onnx", cache_dir / f"{stem}.tokenizer.json", cache_dir / f"{stem}.json"
 
 
-def export_and_verify(source: ModelSource, cache_dir: Path) -> None:
-    """Export ``source`` to ONNX, check it against torch, and record the check."""
+def export_and_verify(source: ModelSource, cache_dir: Path, pooling: str = "mean") -> None:
+    """Export ``source`` (pooling inside) to ONNX, check it against torch, and record the check."""
     import onnxruntime as ort
     import torch
 
-    model_path, tok_path, meta_path = cache_paths(cache_dir, source)
+    model_path, tok_path, meta_path = cache_paths(cache_dir, source, pooling)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    reference = TorchEncoder(source, threads=0)
+    reference = TorchEncoder(source, threads=0, pooling=pooling)
     feats = reference.tokenize(VERIFY_SAMPLE[:2])
     tmp = model_path.with_suffix(f".tmp{os.getpid()}")
     with warnings.catch_warnings():
@@ -67,6 +67,7 @@ def export_and_verify(source: ModelSource, cache_dir: Path) -> None:
     os.replace(tmp, model_path)  # atomic: a crash never leaves a half-written model in place
     meta = {
         "model": source.fingerprint,
+        "pooling": pooling,
         "onnx_sha256": sha256_file(model_path),
         "tokenizer_sha256": sha256_file(tok_path),
         "max_abs_delta_vs_torch": delta,
@@ -97,9 +98,9 @@ def _export(torch, reference: TorchEncoder, feats: dict[str, np.ndarray], path: 
     )
 
 
-def trusted(source: ModelSource, cache_dir: Path) -> bool:
+def trusted(source: ModelSource, cache_dir: Path, pooling: str = "mean") -> bool:
     """A cached export exists for this model and is the one that passed the check."""
-    model_path, tok_path, meta_path = cache_paths(cache_dir, source)
+    model_path, tok_path, meta_path = cache_paths(cache_dir, source, pooling)
     if not (model_path.is_file() and tok_path.is_file() and meta_path.is_file()):
         return False
     try:
@@ -108,6 +109,7 @@ def trusted(source: ModelSource, cache_dir: Path) -> bool:
         return False
     return (
         meta.get("model") == source.fingerprint
+        and meta.get("pooling", "mean") == pooling
         and meta.get("onnx_sha256") == sha256_file(model_path)
         and meta.get("tokenizer_sha256") == sha256_file(tok_path)
         and meta.get("max_abs_delta_vs_torch", 1.0) <= MAX_ABS_DELTA

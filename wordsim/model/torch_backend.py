@@ -1,4 +1,5 @@
-"""The reference backend: transformers' ALBERT in torch, on the CPU."""
+"""The reference backend: any BERT-family model of transformers (the original design's
+ALBERT by default) in torch, on the CPU."""
 
 from __future__ import annotations
 
@@ -7,22 +8,49 @@ from collections.abc import Sequence
 import numpy as np
 
 from wordsim.model.base import MAX_TOKENS, BaseEncoder
-from wordsim.model.pooling import masked_mean_l2
+from wordsim.model.pooling import pool_l2
 from wordsim.model.source import ModelSource
 
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 """The model's inputs, in the order the ONNX export declares them."""
 
 
+def load_tokenizer(folder: str):
+    """The folder's tokenizer. Chinese BERT-family checkpoints (the ALBERTs included) use
+    BERT's WordPiece ``vocab.txt`` without naming a tokenizer class, where AutoTokenizer
+    would pick the architecture's own (ALBERT's sentencepiece, absent): BertTokenizer then."""
+    import json
+    from pathlib import Path
+
+    from transformers import AutoTokenizer, BertTokenizer
+
+    config = Path(folder) / "tokenizer_config.json"
+    named = config.is_file() and json.loads(config.read_text()).get("tokenizer_class")
+    if not named and (Path(folder) / "vocab.txt").is_file():
+        return BertTokenizer.from_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def load_model(folder: str):
+    """AutoModel without the pooler head (we pool ourselves; some checkpoints lack it)."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(folder, add_pooling_layer=False)
+    except TypeError:  # an architecture without a pooler head
+        return AutoModel.from_pretrained(folder)
+
+
 class TorchEncoder(BaseEncoder):
-    """BertTokenizer + AlbertModel, pooled by :func:`masked_mean_l2`."""
+    """Tokenizer + AutoModel, pooled by :func:`pool_l2`."""
 
     backend = "torch"
 
-    def __init__(self, source: ModelSource, *, threads: int = 0, batch_size: int = 256) -> None:
+    def __init__(
+        self, source: ModelSource, *, threads: int = 0, batch_size: int = 256, pooling: str = "mean"
+    ) -> None:
         import torch
         import transformers
-        from transformers import AlbertModel, BertTokenizer
 
         # The load report lists the unused masked-LM head as "UNEXPECTED": noise here.
         transformers.logging.set_verbosity_error()
@@ -33,9 +61,9 @@ class TorchEncoder(BaseEncoder):
         if threads > 0:
             torch.set_num_threads(threads)
         self._torch = torch
-        self.tokenizer = BertTokenizer.from_pretrained(str(source.path))
-        # The pooler head is unused (we pool ourselves) and absent from some checkpoints.
-        self.model = AlbertModel.from_pretrained(str(source.path), add_pooling_layer=False)
+        self.pooling = pooling
+        self.tokenizer = load_tokenizer(str(source.path))
+        self.model = load_model(str(source.path))
         self.model.eval()
         self.dim = int(self.model.config.hidden_size)
 
@@ -53,7 +81,7 @@ class TorchEncoder(BaseEncoder):
     def pooled_module(self):
         """The model with pooling and normalisation inside (what the ONNX export traces)."""
         torch = self._torch
-        model = self.model
+        model, pooling = self.model, self.pooling
 
         class Pooled(torch.nn.Module):
             def __init__(self) -> None:
@@ -64,7 +92,7 @@ class TorchEncoder(BaseEncoder):
                 hidden = self.model(
                     input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                 ).last_hidden_state
-                return masked_mean_l2(hidden, attention_mask)
+                return pool_l2(hidden, attention_mask, pooling)
 
         return Pooled().eval()
 
@@ -73,5 +101,5 @@ class TorchEncoder(BaseEncoder):
         inputs = {k: torch.from_numpy(v) for k, v in self.tokenize(texts).items()}
         with torch.inference_mode():
             hidden = self.model(**inputs).last_hidden_state
-            pooled = masked_mean_l2(hidden, inputs["attention_mask"])
+            pooled = pool_l2(hidden, inputs["attention_mask"], self.pooling)
         return pooled.numpy().astype(np.float32, copy=False)

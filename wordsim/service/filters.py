@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sanic.exceptions import BadRequest
@@ -46,6 +46,10 @@ class Filters:
     def in_service(self) -> bool:
         """Some hits are dropped after the search: fetch more than asked."""
         return self.exclude_self or self.exclude_overlap
+
+    def with_min_distance(self, distance: float | None) -> Filters:
+        """The same filters with the threshold as a distance (a calibrated score converted)."""
+        return self if distance == self.min_score else replace(self, min_score=distance)
 
     def keep(self, hit: Hit, text: str) -> bool:
         if self.min_score is not None and hit.distance < self.min_score:

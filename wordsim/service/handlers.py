@@ -1,4 +1,5 @@
-"""The endpoints: module functions that reach the worker's state through ``request.app.ctx``."""
+"""The similarity endpoint: a module function that reaches the worker's state through
+``request.app.ctx`` (the probes are in ``health``, /compare in ``compare``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import logging
 from sanic import Request, response
 from sanic.exceptions import BadRequest, ServiceUnavailable
 
-from wordsim.service.answers import JSON_TYPE, dumps, format_hits
+from wordsim.service.answers import JSON_TYPE, dumps
 from wordsim.service.batcher import SearchFailed
+from wordsim.service.collections import Served, pick
 from wordsim.service.query import Query, parse_query
+from wordsim.service.scoring import calibration_of, render_hits, source_of
 from wordsim.store.schema import Hit, SearchSpec
 
 log = logging.getLogger("wordsim.server")
@@ -42,32 +45,40 @@ async def answer_item(ctx, item: Query | BadRequest) -> bytes:
 
 
 async def answer(ctx, query: Query) -> bytes:
-    """One answer's JSON, from the cache or from a search."""
-    key = (query.text, query.top_k, query.filters)
-    body = ctx.cache.get(key)
+    """One answer's JSON, from the collection's cache or from a search."""
+    served = pick(ctx, query.collection)
+    key = (query.text, query.top_k, query.filters, query.score)
+    body = served.cache.get(key)
     if body is None:
+        source = source_of(served, query.text)
         try:
-            hits = await nearest(ctx, query)
+            hits = [] if source == "none" else await nearest(served, query)
         except SearchFailed as exc:
-            ctx.status.failed(str(exc)[:200])
+            if served.is_default:
+                ctx.status.failed(str(exc)[:200])
             log.warning("Milvus search failed: %s", str(exc)[:200])
             raise ServiceUnavailable("the vector database is unavailable; try again shortly") from None
-        ctx.status.answered()
-        body = dumps(format_hits(hits, query.filters.fields)).encode()
-        ctx.cache.put(key, body)
+        if served.is_default:
+            ctx.status.answered()
+        body = dumps(render_hits(served, hits, query.score, source, query.filters.fields)).encode()
+        served.cache.put(key, body)
     return body
 
 
-async def nearest(ctx, query: Query) -> list[Hit]:
+async def nearest(served: Served, query: Query) -> list[Hit]:
     """The hits of ``query`` that pass its filters, best first, at most ``top_k``. Filters
     the service applies (dropping the query text, overlapping words) need more hits than
     asked: the search is repeated with a larger limit while too few pass."""
     f = query.filters
+    min_distance = f.min_score
+    if f.min_score is not None and query.score:  # a threshold on the calibrated score
+        min_distance = calibration_of(served).distance(f.min_score)
+    f = f.with_min_distance(min_distance)
     # A hair below the threshold, so that a hit exactly at it is not lost to rounding.
-    radius = None if f.min_score is None else f.min_score - 1e-6
+    radius = None if min_distance is None else min_distance - 1e-6
     limit = query.top_k + (FETCH_MARGIN if f.in_service else 0)
     while True:
-        hits = await ctx.batcher.query(query.text, SearchSpec(limit, f.expr(), radius, f.fields))
+        hits = await served.batcher.query(query.text, SearchSpec(limit, f.expr(), radius, f.fields))
         kept = [h for h in hits if f.keep(h, query.text)]
         if len(kept) >= query.top_k or len(hits) < limit or limit >= MAX_FETCH:
             return kept[: query.top_k]

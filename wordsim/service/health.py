@@ -14,6 +14,7 @@ from typing import Any
 from sanic import Request, response
 
 from wordsim.service.answers import dumps
+from wordsim.service.collections import collections_health
 from wordsim.service.errors import error_body
 
 
@@ -50,4 +51,6 @@ async def health(request: Request) -> response.HTTPResponse:
     if not ctx.status.milvus_ok():
         return error_body(503, "vector database unavailable", **body)
     body = {"ok": True, **body, "rows": ctx.status.rows, "source_rows": ctx.status.source_rows}
+    if hasattr(ctx, "collections"):
+        body["collections"] = collections_health(ctx)
     return response.json(body, dumps=dumps)

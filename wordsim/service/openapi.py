@@ -60,6 +60,23 @@ ANSWER_SCHEMA = {
 }
 
 
+def choice_properties(settings: Settings) -> dict:
+    """Parameters every word endpoint accepts besides its own."""
+    names = [name for name, _ in settings.served_collections]
+    return {
+        "collection": {
+            "type": "string",
+            "enum": names,
+            "description": "a served collection; default the first",
+        },
+        "score": {
+            "type": "string",
+            "enum": ["raw", "calibrated"],
+            "description": "calibrated: answers also carry a score (about 0 for unrelated words)",
+        },
+    }
+
+
 def _input_schema(settings: Settings, batch: bool = False) -> dict:
     """The parameters; ``batch``: the JSON body, where ``usr_input`` may be a list."""
     word = {
@@ -83,6 +100,7 @@ def _input_schema(settings: Settings, batch: bool = False) -> dict:
                 "description": f"hits at most; with min_score and no top_k: {settings.max_top_k}",
             },
             **FILTER_PARAMETERS,
+            **choice_properties(settings),
         },
     }
 
@@ -219,6 +237,56 @@ def document_words_delete() -> Callable:
             *_errors(401, 403, 404, 409, 503),
         ]
     )
+
+
+def document_compare(settings: Settings, method: str) -> Callable:
+    """OpenAPI for ``/compare``: a and b, or (POST JSON) a list of pairs."""
+    text = {"type": "string", "minLength": 1, "maxLength": settings.max_text_chars}
+    single = {
+        "type": "object",
+        "required": ["a", "b"],
+        "properties": {
+            "a": {**text, "example": "医生"},
+            "b": {**text, "example": "护士"},
+            **choice_properties(settings),
+        },
+    }
+    one = {"type": "object", "required": ["a", "b", "distance"]}
+    answer = {"oneOf": [one, {"type": "object", "required": ["results"]}]} if method == "POST" else one
+    decorators = [
+        openapi.summary("Similarity of a and b (inner product of their unit vectors)"),
+        openapi.response(200, {"application/json": RawSchema(answer)}, "the pair's similarity"),
+        *_errors(400, 401, 408, 413, 503),
+    ]
+    if method == "POST":
+        many = {
+            "type": "object",
+            "required": ["pairs"],
+            "properties": {
+                "pairs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 64,
+                    "items": {"type": "array", "items": text},
+                },
+                **choice_properties(settings),
+            },
+        }
+        form = RawSchema(single)
+        decorators.append(
+            openapi.body(
+                {
+                    "application/x-www-form-urlencoded": form,
+                    "multipart/form-data": form,
+                    "application/json": RawSchema({"oneOf": [single, many]}),
+                },
+                required=True,
+            )
+        )
+    else:
+        for name, prop in single["properties"].items():
+            decorators.append(openapi.parameter(name, RawSchema(prop), "query", required=name in ("a", "b")))
+    return _stacked(decorators)
 
 
 def _stacked(decorators: list[Callable]) -> Callable:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -37,6 +37,10 @@ class Query:
     text: str
     top_k: int
     filters: Filters = NO_FILTERS
+    collection: str | None = None
+    """The ``collection`` parameter (None = the default collection)."""
+    score: str | None = None
+    """``calibrated`` adds a calibrated ``score`` to each hit; None or ``raw``: distances only."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,10 @@ def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
     # With a threshold and no count, the answer is every word at or above it (up to the cap).
     default_k = settings.max_top_k if filters.min_score is not None else settings.default_top_k
     top_k = _top_k(_single(params, "top_k"), settings, default_k)
+    shape = Query("", top_k, filters, optional_choice(params, "collection"), score_mode(params))
     if isinstance(raw, list):
-        return BatchQuery(tuple(_item(text, top_k, filters, settings) for text in _bounded(raw, settings)))
-    return Query(valid_text(raw, "usr_input", settings), top_k, filters)
+        return BatchQuery(tuple(_item(text, shape, settings) for text in _bounded(raw, settings)))
+    return replace(shape, text=valid_text(raw, "usr_input", settings))
 
 
 def _bounded(raw: list, settings: Settings) -> list:
@@ -140,13 +145,32 @@ def _bounded(raw: list, settings: Settings) -> list:
     return raw
 
 
-def _item(raw: Any, top_k: int, filters: Filters, settings: Settings) -> Query | BadRequest:
+def _item(raw: Any, shape: Query, settings: Settings) -> Query | BadRequest:
     if not isinstance(raw, str):
         return BadRequest("usr_input must be a string")
     try:
-        return Query(valid_text(raw, "usr_input", settings), top_k, filters)
+        return replace(shape, text=valid_text(raw, "usr_input", settings))
     except BadRequest as exc:
         return exc
+
+
+SCORE_MODES = ("raw", "calibrated")
+
+
+def optional_choice(params: dict[str, list[Any]], name: str) -> str | None:
+    """An optional string parameter given at most once (None when absent)."""
+    value = _single(params, name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return value
+
+
+def score_mode(params: dict[str, list[Any]]) -> str | None:
+    """``score``: None (absent or ``raw``: distances only) or ``calibrated``."""
+    mode = optional_choice(params, "score")
+    if mode is not None and mode not in SCORE_MODES:
+        raise BadRequest(f"score must be one of {', '.join(SCORE_MODES)}")
+    return None if mode == "raw" else mode
 
 
 REFUSED_CATEGORIES = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import handlers, health, metrics, words_api
+from wordsim.service import compare, handlers, health, metrics, words_api
 from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
 from wordsim.service.openapi import (
+    document_compare,
     document_health,
     document_metrics,
     document_probe,
@@ -39,6 +40,8 @@ def attach_endpoints(app: Sanic) -> None:
     for method in ("POST", "GET"):
         endpoint = document_similarity(settings, method)(_own_function(handlers.vector_similarity))
         app.add_route(endpoint, "/vector_similarity", methods=[method], name=f"similarity_{method.lower()}")
+        endpoint = document_compare(settings, method)(_own_function(compare.compare))
+        app.add_route(endpoint, "/compare", methods=[method], name=f"compare_{method.lower()}")
     app.add_route(document_health()(_own_function(health.health)), "/health", methods=["GET"], name="health")
     for probe in (health.livez, health.readyz):
         app.add_route(document_probe(probe)(_own_function(probe)), f"/{probe.__name__}", methods=["GET"])

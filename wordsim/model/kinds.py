@@ -1,0 +1,27 @@
+"""Open the encoder of a model kind (``settings.MODEL_KINDS``): ``bert`` is the configured
+BERT-family model (ONNX Runtime or torch), ``word2vec`` the static table of
+``WORDSIM_WORD2VEC_PATH``. Both answer ``encode(texts)``, ``encode_one``, ``dim``,
+``fingerprint`` and ``backend``; the static one also ``encode_with_sources``."""
+
+from __future__ import annotations
+
+from wordsim.settings import Settings
+
+
+def open_encoder(settings: Settings, kind: str, *, threads: int | None = None):
+    """The encoder of ``kind`` as the settings configure it."""
+    if kind == "word2vec":
+        from wordsim.model.static import StaticEncoder
+
+        return StaticEncoder.load(settings.word2vec_path, batch_size=settings.encode_batch_size)
+    if kind == "bert":
+        from wordsim.model.loader import encoder_for
+        from wordsim.model.source import resolve_model
+
+        return encoder_for(settings, resolve_model(settings), threads=threads)
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def kind_of(settings: Settings, collection: str) -> str:
+    """The kind configured for ``collection`` (``bert`` for a collection not listed)."""
+    return dict(settings.served_collections).get(collection, "bert")
