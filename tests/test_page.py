@@ -5,6 +5,7 @@ width. Screenshots go to tests/artifacts/ (WORDSIM_TEST_ARTIFACTS)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -113,6 +114,20 @@ def test_deep_link_search_enter_click_and_errors(page, browser):
     box.send_keys("\n")
     wait_for(b, lambda d: "输入有误" in d.find_element("id", "error").text)
     assert "U+E000" in b.find_element("id", "error").text
+
+
+@pytest.mark.parametrize("backend_env", ["server"], indirect=True)
+def test_compare_box(page, browser, encoder):
+    b = page("/")
+    assert b.find_element("id", "compare").is_displayed()  # the service offers /compare
+    for field, word in (("a", "教师"), ("b", "教学")):
+        b.find_element("id", field).send_keys(word)
+    b.find_element("css selector", "#compare button").click()
+    result = wait_for(b, lambda d: d.find_element("id", "compare-result").text or None)
+    expected = float(encoder.encode_one("教师") @ encoder.encode_one("教学"))
+    shown = float(re.search(r"distance (\d\.\d{4})", result).group(1))
+    assert "「教师」与「教学」" in result and abs(shown - expected) <= 1e-4
+    b.save_screenshot(str(ARTIFACTS / "page_compare.png"))
 
 
 @pytest.mark.parametrize("backend_env", ["server"], indirect=True)

@@ -134,7 +134,8 @@ class Settings:
     request_timeout_s: float = 10.0
     """A request (headers and body) slower than this answers 408."""
     max_inputs: int = 64
-    """Most words in one request (``usr_input`` as a JSON list)."""
+    """Most items in one request: words of ``usr_input`` as a JSON list, pairs of
+    ``/compare``, words of ``POST /words``."""
     max_batch: int = 32
     """Most queries answered by one encoder call and one Milvus search (concurrent
     requests are batched; a lone request is never delayed)."""

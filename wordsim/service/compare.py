@@ -4,7 +4,7 @@ One pair: ``a`` and ``b`` (form, JSON object or query string, like ``usr_input``
 the same validation and normalisation), answered ``{"a", "b", "distance"}`` where
 ``distance`` is the inner product of the two unit vectors (cosine), as ``/vector_similarity``
 reports it. Several: a JSON body ``{"pairs": [["医生", "护士"], ...]}`` (at most
-:data:`MAX_PAIRS`), answered ``{"results": [...]}`` in the same order. Optional everywhere:
+``WORDSIM_MAX_INPUTS``), answered ``{"results": [...]}`` in the same order. Optional everywhere:
 ``collection`` and ``score=calibrated``.
 """
 
@@ -22,7 +22,6 @@ from wordsim.service.lifecycle import run_blocking
 from wordsim.service.query import _collect, _single, optional_choice, score_mode, valid_text
 from wordsim.service.scoring import render_pair
 
-MAX_PAIRS = 64
 """Most pairs in one ``/compare`` request (one encoder call for all their texts)."""
 
 
@@ -41,8 +40,8 @@ def _pairs(params: dict[str, list[Any]], settings) -> list[tuple[str, str]]:
         raise BadRequest("give either a and b, or pairs, not both")
     if not isinstance(raw_pairs, list) or not raw_pairs:
         raise BadRequest('pairs must be a non-empty JSON list such as [["医生", "护士"]]')
-    if len(raw_pairs) > MAX_PAIRS:
-        raise BadRequest(f"at most {MAX_PAIRS} pairs per request, not {len(raw_pairs)}")
+    if len(raw_pairs) > settings.max_inputs:
+        raise BadRequest(f"at most {settings.max_inputs} pairs per request, not {len(raw_pairs)}")
     out = []
     for i, pair in enumerate(raw_pairs):
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) for t in pair)):

@@ -130,7 +130,7 @@ FILTER_PARAMETERS = {
 }
 
 
-def _errors(*codes: int) -> list[Callable]:
+def error_responses(*codes: int) -> list[Callable]:
     return [openapi.response(code, {"application/json": RawSchema(ERROR_SCHEMA)}, "error") for code in codes]
 
 
@@ -140,7 +140,7 @@ def document_similarity(settings: Settings, method: str) -> Callable:
     decorators = [
         openapi.summary("The words closest to usr_input"),
         openapi.response(200, {"application/json": RawSchema(ANSWER_SCHEMA)}, "the nearest words"),
-        *_errors(400, 401, 408, 413, 503),
+        *error_responses(400, 401, 408, 413, 503),
     ]
     if method == "POST":
         decorators.append(
@@ -159,84 +159,7 @@ def document_similarity(settings: Settings, method: str) -> Callable:
                 openapi.parameter(name, RawSchema(prop), "query", required=name in schema["required"])
             )
 
-    return _stacked(decorators)
-
-
-def document_health() -> Callable:
-    body = {"application/json": RawSchema({"type": "object", "required": ["ok"]})}
-    decorators = [
-        openapi.summary("Readiness: model, collection, row count"),
-        openapi.response(200, body, "ready"),
-        openapi.response(503, body, "Milvus unavailable"),
-    ]
-    return _stacked(decorators)
-
-
-def document_probe(handler: Callable) -> Callable:
-    """OpenAPI for /livez and /readyz; their summary is the first line of their doc."""
-    body = {"application/json": RawSchema({"type": "object", "required": ["ok"]})}
-    decorators = [
-        openapi.summary(f"{handler.__name__}: for orchestrators (see README)"),
-        openapi.response(200, body, "yes"),
-    ]
-    if handler.__name__ == "readyz":
-        decorators.append(openapi.response(503, body, "not ready; the failing checks are listed"))
-    return _stacked(decorators)
-
-
-def document_metrics() -> Callable:
-    text = {"text/plain": RawSchema({"type": "string"})}
-    return _stacked(
-        [
-            openapi.summary("Prometheus metrics (text format), summed over the workers"),
-            openapi.response(200, text, "requests, latency, batch sizes, cache, Milvus errors, encoder time"),
-        ]
-    )
-
-
-WORD_SCHEMA = {
-    "type": "object",
-    "required": ["id", "text"],
-    "properties": {
-        "id": {"type": "integer", "description": "source words: line number; added words: >= 1000000000"},
-        "text": {"type": "string"},
-        "added": {"type": "boolean", "description": "written by this request"},
-    },
-}
-
-
-def document_words_add(settings: Settings, max_words: int) -> Callable:
-    word = {"type": "string", "minLength": 1, "maxLength": settings.max_text_chars, "example": "新词"}
-    body = {
-        "type": "object",
-        "required": ["words"],
-        "properties": {"words": {"type": "array", "items": word, "minItems": 1, "maxItems": max_words}},
-    }
-    answer = {
-        "type": "object",
-        "required": ["words"],
-        "properties": {"words": {"type": "array", "items": WORD_SCHEMA}},
-    }
-    return _stacked(
-        [
-            openapi.summary("Add words (needs X-API-Key; 403 while WORDSIM_API_KEY is not set)"),
-            openapi.body({"application/json": RawSchema(body)}, required=True),
-            openapi.response(200, {"application/json": RawSchema(answer)}, "each word with its id, in order"),
-            *_errors(400, 401, 403, 408, 413, 503),
-        ]
-    )
-
-
-def document_words_delete() -> Callable:
-    answer = {"type": "object", "required": ["deleted"], "properties": {"deleted": WORD_SCHEMA}}
-    return _stacked(
-        [
-            openapi.summary("Delete a word added through POST /words (needs X-API-Key)"),
-            openapi.parameter("word_id", RawSchema({"type": "integer"}), "path", required=True),
-            openapi.response(200, {"application/json": RawSchema(answer)}, "the deleted word"),
-            *_errors(401, 403, 404, 409, 503),
-        ]
-    )
+    return stacked(decorators)
 
 
 def document_compare(settings: Settings, method: str) -> Callable:
@@ -256,7 +179,7 @@ def document_compare(settings: Settings, method: str) -> Callable:
     decorators = [
         openapi.summary("Similarity of a and b (inner product of their unit vectors)"),
         openapi.response(200, {"application/json": RawSchema(answer)}, "the pair's similarity"),
-        *_errors(400, 401, 408, 413, 503),
+        *error_responses(400, 401, 408, 413, 503),
     ]
     if method == "POST":
         many = {
@@ -266,7 +189,7 @@ def document_compare(settings: Settings, method: str) -> Callable:
                 "pairs": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 64,
+                    "maxItems": settings.max_inputs,
                     "items": {"type": "array", "items": text},
                 },
                 **choice_properties(settings),
@@ -286,10 +209,10 @@ def document_compare(settings: Settings, method: str) -> Callable:
     else:
         for name, prop in single["properties"].items():
             decorators.append(openapi.parameter(name, RawSchema(prop), "query", required=name in ("a", "b")))
-    return _stacked(decorators)
+    return stacked(decorators)
 
 
-def _stacked(decorators: list[Callable]) -> Callable:
+def stacked(decorators: list[Callable]) -> Callable:
     """One decorator applying ``decorators`` as if written top to bottom above a function."""
 
     def apply(func: Callable) -> Callable:

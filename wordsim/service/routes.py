@@ -8,12 +8,11 @@ from wordsim.service import compare, handlers, health, metrics, words_api
 from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
-from wordsim.service.openapi import (
-    document_compare,
+from wordsim.service.openapi import document_compare, document_similarity
+from wordsim.service.openapi_ops import (
     document_health,
     document_metrics,
     document_probe,
-    document_similarity,
     document_words_add,
     document_words_delete,
 )
@@ -51,7 +50,7 @@ def attach_endpoints(app: Sanic) -> None:
         methods=["GET"],
         name="metrics",
     )
-    add_words = document_words_add(settings, words_api.MAX_WORDS)(_own_function(words_api.add_words))
+    add_words = document_words_add(settings)(_own_function(words_api.add_words))
     app.add_route(add_words, "/words", methods=["POST"], name="words_add")
     delete_word = document_words_delete()(words_api.delete_word)
     app.add_route(delete_word, "/words/<word_id:int>", methods=["DELETE"], name="words_delete")

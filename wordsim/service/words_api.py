@@ -26,7 +26,6 @@ from wordsim.store.schema import ADDED_ID_OFFSET, ADDED_ID_SPAN, TEXT_MAX_BYTES
 
 log = logging.getLogger("wordsim.server")
 
-MAX_WORDS = 64
 """Most words one ``POST /words`` may add."""
 
 
@@ -57,8 +56,9 @@ def parse_words(request: Request) -> list[str]:
     words = body.get("words") if isinstance(body, dict) else None
     if not isinstance(words, list) or not words:
         raise BadRequest('"words" must be a non-empty list of strings, e.g. {"words": ["新词"]}')
-    if len(words) > MAX_WORDS:
-        raise BadRequest(f"at most {MAX_WORDS} words per request, got {len(words)}")
+    limit = request.app.ctx.settings.max_inputs
+    if len(words) > limit:
+        raise BadRequest(f"at most {limit} words per request, got {len(words)}")
     texts = []
     for i, raw in enumerate(words):
         if not isinstance(raw, str):

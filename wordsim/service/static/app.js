@@ -150,8 +150,13 @@ async function compare() {
   }
 }
 
+const LABELS = {
+  min_score: "最低分 min_score", pos: "词性 pos", min_freq: "最低词频 min_freq", exclude_self: "排除自身",
+  exclude_overlap: "排除重叠词", fields: "附加字段 fields", score: "分数 score",
+};
+
 function controlFor(name, schema) {
-  const label = Object.assign(document.createElement("label"), { textContent: name + " " });
+  const label = Object.assign(document.createElement("label"), { textContent: (LABELS[name] || name) + " " });
   let el;
   if (schema.enum) {
     el = document.createElement("select");
@@ -167,7 +172,7 @@ function controlFor(name, schema) {
     if (schema.maximum !== undefined) el.max = schema.maximum;
   }
   el.id = "p-" + name;
-  if (schema.description) label.title = schema.description;
+  label.title = name + (schema.description ? ": " + schema.description : "");
   label.append(el);
   return label;
 }
