@@ -46,7 +46,9 @@ def two_collections(lite_env, table_path, tmp_path_factory) -> Iterator[RunningS
     }
     done = run_ingest_process(env, "--all-collections")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "collection semantic: 213 rows" in done.stdout  # every id is inside the first subset range
+    assert (
+        "collection semantic (semantic_v1): 213 rows" in done.stdout
+    )  # every id is inside the first subset range
     server = start_server(env, tmp_path_factory.mktemp("two_log") / "server.log")
     try:
         yield server

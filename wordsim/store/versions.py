@@ -19,11 +19,11 @@ log = logging.getLogger("wordsim.store")
 
 def served(client, name: str) -> str | None:
     """The physical collection ``name`` reads from: the alias's target, ``name`` itself (a
-    collection made before aliases), or None."""
-    try:
-        return client.describe_alias(name)["collection_name"]
-    except Exception:  # no such alias: pymilvus raises MilvusException
-        return name if client.has_collection(name) else None
+    collection made before aliases), or None. (Asked without a failing call: pymilvus logs
+    a traceback for every failed RPC.)"""
+    if not client.has_collection(name):
+        return None
+    return client.describe_collection(name)["collection_name"]
 
 
 def versions(client, name: str) -> list[str]:
@@ -41,12 +41,12 @@ def next_version(client, name: str) -> str:
 
 def point(client, name: str, physical: str) -> None:
     """Make the alias ``name`` read from ``physical``, atomically where an alias exists."""
-    try:
-        client.describe_alias(name)
-    except Exception:
-        if client.has_collection(name):  # made before aliases: the one non-atomic switch
-            log.warning("replacing collection %s, made before aliases, by an alias of %s", name, physical)
-            client.drop_collection(name)
+    current = served(client, name)
+    if current is None:
+        client.create_alias(physical, name)
+    elif current == name:  # a collection made before aliases: the one non-atomic switch
+        log.warning("replacing collection %s, made before aliases, by an alias of %s", name, physical)
+        client.drop_collection(name)
         client.create_alias(physical, name)
     else:
         client.alter_alias(physical, name)
