@@ -80,6 +80,8 @@ def test_deep_link_search_enter_click_and_errors(page, browser):
     assert first_score.startswith(("1.0000", "0.9999"))
     assert "ckiplab/albert-tiny-chinese" in b.find_element("id", "model").text
     assert b.find_element("id", "standin").is_displayed()  # the stand-in model is announced
+    assert not b.find_element("id", "collection-box").is_displayed()  # one collection: no chooser
+    assert b.find_element("id", "p-min_score").is_displayed()  # the API's filters are offered
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     b.save_screenshot(str(ARTIFACTS / "page_jiaoshi.png"))
 
