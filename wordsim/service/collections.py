@@ -19,7 +19,7 @@ from sanic.exceptions import BadRequest
 
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
-from wordsim.service.lifecycle import run_blocking
+from wordsim.service.lifecycle import new_batcher, run_blocking
 from wordsim.settings import Settings
 from wordsim.store.calibration import Calibration, read_calibration
 from wordsim.store.connection import StoreError
@@ -115,13 +115,7 @@ async def open_collections(app: Sanic) -> None:
         if store is None:
             encoder, store = await run_blocking(app, open_collection, settings, name, kind, encoder)
             ctx.owned_collections.append(name)
-        batcher = QueryBatcher(
-            encoder.encode,
-            store.search_many,
-            ctx.executor,
-            max_batch=settings.max_batch,
-            max_in_flight=settings.executor_threads,
-        )
+        batcher = new_batcher(app, encoder, store)
         cache = AnswerCache(settings.answer_cache_size)
         served = await run_blocking(app, _served, app, name, kind, encoder, store, cache, batcher)
         served.rows = await run_blocking(app, store.count)

@@ -66,9 +66,15 @@ async def open_worker(app: Sanic) -> None:
     await run_blocking(app, refresh, app.ctx.store, app.ctx.status, app.ctx.encoder.fingerprint)
     app.ctx.cache = AnswerCache(settings.answer_cache_size)
     app.ctx.cache.observe(app.ctx.status.generation)
-    app.ctx.batcher = QueryBatcher(
-        app.ctx.encoder.encode,
-        app.ctx.store.search_many,
+    app.ctx.batcher = new_batcher(app, app.ctx.encoder, app.ctx.store)
+
+
+def new_batcher(app: Sanic, encoder, store) -> QueryBatcher:
+    """The micro-batcher of one collection, on the worker's bounded executor."""
+    settings: Settings = app.ctx.settings
+    return QueryBatcher(
+        encoder.encode,
+        store.search_many,
         app.ctx.executor,
         max_batch=settings.max_batch,
         max_in_flight=settings.executor_threads,
