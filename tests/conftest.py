@@ -120,12 +120,17 @@ def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> R
         stderr=subprocess.STDOUT,
     )
     server = RunningServer(f"http://127.0.0.1:{port}", proc, log_path)
+    # One worker answering is not all of them. Stopped while a worker still starts,
+    # Sanic's main process waits out its start-up threshold before it exits.
+    workers = int(env.get("WORDSIM_WORKERS", "1"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log()}")
         try:
-            if httpx.get(server.url + "/health", timeout=2).status_code == 200:
+            if httpx.get(server.url + "/health", timeout=2).status_code == 200 and (
+                workers == 1 or server.log().count("Worker ready") >= workers
+            ):
                 return server
         except httpx.HTTPError:
             pass
@@ -134,14 +139,17 @@ def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> R
     raise RuntimeError(f"server not ready in {timeout}s:\n{server.log()}")
 
 
-def stop_server(server: RunningServer) -> None:
+def stop_server(server: RunningServer, timeout: float = 15) -> bool:
+    """SIGINT, then SIGKILL after ``timeout`` s; True when the server stopped by itself."""
     if server.proc.poll() is None:
         server.proc.send_signal(signal.SIGINT)
         try:
-            server.proc.wait(timeout=15)
+            server.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait()
+            return False
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -99,6 +99,19 @@ def test_multiprocess_dir_given_is_emptied_of_earlier_runs_but_not_of_this_proce
     assert not stale.exists() and own.exists()
 
 
+def test_folders_of_killed_servers_are_swept_and_live_ones_kept(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid names no process now (reuse within this test is not plausible)
+    left = tmp_path / f"wordsim-metrics-{dead.pid}-abc"
+    live = tmp_path / f"wordsim-metrics-{os.getpid()}-def"
+    other = tmp_path / "wordsim-metrics-unrelated"
+    for folder in (left, live, other):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"x")
+    assert metrics.sweep_left_folders(tmp_path) == [left]
+    assert not left.exists() and live.exists() and other.exists()
+
+
 def test_multiprocess_dir_is_made_for_several_workers_only(monkeypatch):
     monkeypatch.setenv(metrics.MULTIPROC_ENV, "")  # recorded, so the value set below is undone
     monkeypatch.delenv(metrics.MULTIPROC_ENV)
@@ -175,9 +188,10 @@ def test_metrics_count_the_requests_made(ingested_env, tmp_path, workers):
             assert folder, server.log()
             assert_files_sum_to_the_scrape(Path(folder.group(1)), after, tmp_path)
     finally:
-        stop_server(server)
-    if workers > 1:
-        assert not Path(folder.group(1)).exists()
+        stopped_by_itself = stop_server(server, timeout=60)
+    if workers > 1:  # the exit handler runs only if the server stops on SIGINT
+        assert stopped_by_itself, f"no exit on SIGINT within 60 s:\n{server.log()}"
+        assert not Path(folder.group(1)).exists(), server.log()
     assert delta(counts(after), counts(before)) == {
         ("similarity_post", "POST", "200"): 5,
         ("similarity_post", "POST", "400"): 1,

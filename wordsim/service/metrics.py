@@ -139,8 +139,41 @@ def prepare_multiprocess_dir(workers: int) -> Path | None:
         return path
     if workers <= 1:
         return None
-    path = Path(tempfile.mkdtemp(prefix="wordsim-metrics-"))
+    sweep_left_folders(Path(tempfile.gettempdir()))
+    path = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-"))
     os.environ[MULTIPROC_ENV] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     log.info("metrics of %d workers shared through %s", workers, path)
     return path
+
+
+_TEMP_PREFIX = "wordsim-metrics-"
+_TEMP_FOLDER = re.compile(rf"^{_TEMP_PREFIX}(\d+)-")
+
+
+def sweep_left_folders(parent: Path) -> list[Path]:
+    """Remove the temporary folders of servers that are gone.
+
+    The folder is removed at exit, but a main process that is killed (SIGKILL, OOM)
+    never runs its exit handlers: the folder names its process, so the next start
+    removes the folders whose process no longer exists.
+    """
+    removed = []
+    for folder in parent.glob(f"{_TEMP_PREFIX}*"):
+        match = _TEMP_FOLDER.match(folder.name)
+        if match and folder.is_dir() and not _process_exists(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.info("removed %d metrics folder(s) left by servers that were killed", len(removed))
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
