@@ -5,7 +5,8 @@
     python insert_data_to_milvus.py --rebuild       # a new version; the service keeps answering
     python insert_data_to_milvus.py --drop          # drop everything and load from scratch
     python insert_data_to_milvus.py --collection words_semantic   # the word2vec collection
-    python insert_data_to_milvus.py --all-collections             # every served collection (make run)
+    python insert_data_to_milvus.py --all-collections             # every served collection
+    python insert_data_to_milvus.py --all-collections --serve-before-index  # make run: answers sooner
 
 A word's id is its 0-based line number in the source (jieba's dict.txt: 教师 is 161872).
 A re-run continues where the last one stopped and never duplicates a row; the last line
@@ -71,6 +72,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         action="store_true",
         help="load every served collection (WORDSIM_COLLECTION, WORDSIM_COLLECTIONS)",
     )
+    p.add_argument(
+        "--serve-before-index",
+        action="store_true",
+        help="load the collection as soon as its index is asked for: answers start an index build "
+        "sooner, searched exhaustively until Milvus has built the index (not with --rebuild)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     return p
 
@@ -104,6 +111,7 @@ def options_of(args: argparse.Namespace, kind: str | None) -> IngestOptions:
         drop=args.drop,
         rebuild=args.rebuild,
         progress=not args.no_progress,
+        wait_for_index=not args.serve_before_index,
     )
 
 

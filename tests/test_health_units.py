@@ -48,6 +48,7 @@ def test_health_answers_from_memory():
             "collection": "words",
             "rows": 10,
             "source_rows": 10,
+            "index": None,
         },
     )
 
@@ -98,6 +99,13 @@ class CountingStore:
     def model_fingerprint(self) -> str:
         return "m"
 
+    index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
+    index_calls = 0
+
+    def index_state(self) -> dict:
+        self.index_calls += 1
+        return dict(self.index)
+
 
 def test_refresh_recounts_only_when_the_collection_changed():
     store, status = CountingStore(), CollectionStatus()
@@ -117,3 +125,24 @@ def test_a_collection_switched_to_another_models_vectors_is_refused():
     code, body = call(health, status)
     assert code == 503 and "restart it with that model" in body["error"]
     assert call(readyz, status)[1]["checks"]["model"] is False
+
+
+def test_index_progress_is_asked_while_it_builds_and_logged_once_built(caplog):
+    store, status = CountingStore(), CollectionStatus()
+    store.index = {"type": "HNSW", "state": "building", "indexed_rows": 0, "rows": 10}
+    with caplog.at_level("INFO", logger="wordsim.server"):
+        refresh(store, status, "m")
+        refresh(store, status, "m")  # unchanged collection, index still building: asked again
+        assert store.index_calls == 2 and status.index["state"] == "building"
+        code, body = call(health, status)
+        assert code == 200 and body["index"] == store.index
+        store.index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
+        refresh(store, status, "m")
+        refresh(store, status, "m")  # built: not asked again until the collection changes
+        assert store.index_calls == 3 and status.index["state"] == "built"
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("is building" in m for m in lines) == 1, lines
+    assert sum("index of words built: HNSW serves all 10 rows" in m for m in lines) == 1, lines
+    store.rows = 11  # rows written (or a rebuild switched): asked again
+    refresh(store, status, "m")
+    assert store.index_calls == 4

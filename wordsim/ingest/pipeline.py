@@ -54,6 +54,10 @@ class IngestOptions:
     """Load into a new version while the current one keeps serving, then switch the alias."""
     progress: bool = True
     """A progress bar on stderr (besides the log lines)."""
+    wait_for_index: bool = True
+    """False: load (and so serve) the collection as soon as its index is asked for; Milvus
+    searches it exhaustively until the index is built. A rebuild always waits (its switch
+    must bring the finished index)."""
 
 
 @dataclass
@@ -108,6 +112,7 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
 def load(settings: Settings, store, model, words: Sequence[Word], options: IngestOptions) -> int:
     """Write what ``store`` lacks of ``words``, index and load it, and check the count."""
     fresh = not store.exists()
+    wait = options.wait_for_index or options.rebuild
     if not fresh:
         store.check_model(model.fingerprint)
         if not store.has_index():
@@ -115,7 +120,7 @@ def load(settings: Settings, store, model, words: Sequence[Word], options: Inges
             # loaded collection, and loading needs the index.
             log.info("collection %s has no index yet: indexing the rows it holds", store.name)
             store.flush()
-            store.merge_index_load()
+            store.merge_index_load(wait_for_index=wait)
         else:
             store.ensure_loaded()
     todo = plan_chunks(store, words, options.chunk_size, fresh=fresh)
@@ -127,7 +132,7 @@ def load(settings: Settings, store, model, words: Sequence[Word], options: Inges
     if todo:
         # The whole collection once on a first load, only the merged segments on a
         # resumed one.
-        store.merge_index_load()
+        store.merge_index_load(wait_for_index=wait)
     ensure_calibration(store, [w.id for w in words])
     # Words added through the API (ids from ADDED_ID_OFFSET) are kept and not counted.
     total = store.count(id_to=ADDED_ID_OFFSET - 1)

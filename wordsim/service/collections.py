@@ -20,6 +20,7 @@ from sanic.exceptions import BadRequest
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
 from wordsim.service.lifecycle import new_batcher, run_blocking
+from wordsim.service.status import index_progress
 from wordsim.settings import Settings
 from wordsim.store.calibration import Calibration, read_calibration
 from wordsim.store.connection import StoreError
@@ -45,6 +46,8 @@ class Served:
     is_default: bool = False
     rows: int | None = None
     """Rows as last counted (the default collection's are in ``app.ctx.status``)."""
+    index: dict | None = None
+    """Its vector index as last described (the default collection's: ``app.ctx.status``)."""
 
     @property
     def reports_sources(self) -> bool:
@@ -119,6 +122,7 @@ async def open_collections(app: Sanic) -> None:
         cache = AnswerCache(settings.answer_cache_size)
         served = await run_blocking(app, _served, app, name, kind, encoder, store, cache, batcher)
         served.rows = await run_blocking(app, store.count)
+        served.index = await run_blocking(app, index_progress, store, None, True)
         ctx.collections[name] = served
 
 
@@ -135,9 +139,13 @@ async def watch_others(app: Sanic) -> None:
         for served in list(app.ctx.collections.values())[1:]:
             try:
                 await loop.run_in_executor(None, served.store.ensure_loaded)
-                if served.cache.observe(await loop.run_in_executor(None, served.store.generation)):
+                changed = served.cache.observe(await loop.run_in_executor(None, served.store.generation))
+                if changed:
                     served.calibration = await loop.run_in_executor(None, _calibration_of, served.store)
                     served.rows = await loop.run_in_executor(None, served.store.count)
+                served.index = await loop.run_in_executor(
+                    None, index_progress, served.store, served.index, changed
+                )
             except Exception as exc:  # Milvus down: searches answer 503 meanwhile
                 log.warning("collection %s check failed: %s", served.name, str(exc)[:200])
         await asyncio.sleep(app.ctx.settings.cache_check_interval_s)
@@ -181,6 +189,7 @@ def collections_health(ctx) -> list[dict[str, Any]]:
             "kind": served.kind,
             "model": served.encoder.fingerprint,
             "rows": ctx.status.rows if served.is_default else served.rows,
+            "index": ctx.status.index if served.is_default else served.index,
         }
         for served in ctx.collections.values()
     ]

@@ -51,6 +51,7 @@ async def health(request: Request) -> response.HTTPResponse:
     if not ctx.status.milvus_ok():
         return error_body(503, "vector database unavailable", **body)
     body = {"ok": True, **body, "rows": ctx.status.rows, "source_rows": ctx.status.source_rows}
+    body["index"] = ctx.status.index  # "building": Milvus searches the rows not yet indexed exhaustively
     if hasattr(ctx, "collections"):
         body["collections"] = collections_health(ctx)
     return response.json(body, dumps=dumps)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+
+log = logging.getLogger("wordsim.server")
 
 
 @dataclass
@@ -21,6 +24,8 @@ class CollectionStatus:
     failed_at: float | None = None
     """When a check or a search last failed."""
     error: str = ""
+    index: dict | None = None
+    """The vector index as last described (``WordStore.index_state``): type, state, rows."""
     refusal: str = ""
     """Set when the collection changed under the service to another model's vectors
     (a rebuild with another model): searches answer 503 with it until a restart."""
@@ -59,6 +64,27 @@ def refresh(store, status: CollectionStatus, fingerprint: str) -> bool:
             f"encodes with {fingerprint}: restart it with that model (WORDSIM_MODEL_DIR)"
         )
         status.generation = generation
+    status.index = index_progress(store, status.index, changed)
     status.loaded = True
     status.answered()
     return changed
+
+
+def index_progress(store, last: dict | None, changed: bool) -> dict | None:
+    """The index state, asked of Milvus while it builds (or when the collection changed),
+    with one log line when it is built: until then Milvus searches the rows it does not
+    cover exhaustively (exact answers, slower searches)."""
+    if last is not None and last.get("state") == "built" and not changed:
+        return last
+    now = store.index_state()
+    if now.get("state") == "built" and (last is None or last.get("state") != "built"):
+        log.info("index of %s built: %s serves all %s rows", store.name, now.get("type"), now.get("rows"))
+    elif now.get("state") != "built" and (last is None or last.get("state") == "built"):
+        log.info(
+            "%s index of %s is building (%s of %s rows indexed): the rest are searched exhaustively",
+            now.get("type"),
+            store.name,
+            now.get("indexed_rows"),
+            now.get("rows"),
+        )
+    return now

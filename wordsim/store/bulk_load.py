@@ -76,14 +76,31 @@ class WordLoader(WordStore):
         if not self.settings.is_milvus_lite:
             self.client.flush(self.name)
 
-    def merge_index_load(self) -> None:
-        """Merge the flushed segments, index them (creating the index if missing), load."""
+    def merge_index_load(self, wait_for_index: bool = True) -> None:
+        """Merge the flushed segments, index them (creating the index if missing), load.
+
+        ``wait_for_index`` False: load as soon as the index is created. Milvus then serves
+        the rows its index does not cover yet by exhaustive search (exact answers, each
+        search slower) and swaps the index in, segment by segment, once built: the first
+        answer comes an index build sooner."""
         t0 = time.perf_counter()
         self.compact()
-        self.build_index()
+        if wait_for_index:
+            self.build_index()
+        else:
+            self.create_index()
         self.index_scalar_fields()
         self.ensure_loaded()
-        log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
+        if wait_for_index:
+            log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
+            return
+        log.info(
+            "compacted and loaded in %.1f s; serving %s before its index is built: searches are "
+            "exhaustive until Milvus has built the %s index (GET /health shows its progress)",
+            time.perf_counter() - t0,
+            self.name,
+            self.settings.index_type,
+        )
 
     def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
         """Merge the small segments an insert leaves behind: fewer segments to search, and
@@ -126,30 +143,35 @@ class WordLoader(WordStore):
         except Exception:  # Milvus Lite does not implement it
             return None
 
-    def build_index(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
-        """Create the HNSW/IP index unless it exists, and wait until every row is indexed."""
+    def create_index(self) -> None:
+        """Ask Milvus for the vector index (HNSW/IP by default) unless it exists; returns at once."""
         s = self.settings
+        if self.has_index():
+            return
+        index = self.client.prepare_index_params()
+        index.add_index(
+            field_name=VECTOR_FIELD,
+            index_type=s.index_type,
+            metric_type=METRIC,
+            params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
+        )
+        self.client.create_index(self.name, index, sync=False)
+        log.info(
+            "building the index of %s: %s M=%d efConstruction=%d, %s",
+            self.name,
+            s.index_type,
+            s.hnsw_m,
+            s.hnsw_ef_construction,
+            METRIC,
+        )
+
+    def build_index(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
+        """Create the vector index unless it exists, and wait until every row is indexed."""
         # Right after create_index Milvus may report nothing pending yet: wait for every
         # flushed row to be counted as indexed (or, as segments too small to index never
         # are, for the index to stay finished with nothing pending for a moment).
         rows = int(self.client.get_collection_stats(self.name).get("row_count", 0))
-        if not self.has_index():
-            index = self.client.prepare_index_params()
-            index.add_index(
-                field_name=VECTOR_FIELD,
-                index_type=s.index_type,
-                metric_type=METRIC,
-                params={"M": s.hnsw_m, "efConstruction": s.hnsw_ef_construction},
-            )
-            self.client.create_index(self.name, index, sync=False)  # waited for below, with progress
-            log.info(
-                "building the index of %s: %s M=%d efConstruction=%d, %s",
-                self.name,
-                s.index_type,
-                s.hnsw_m,
-                s.hnsw_ef_construction,
-                METRIC,
-            )
+        self.create_index()
         t0 = last = time.monotonic()
         while True:
             info = self.client.describe_index(self.name, VECTOR_FIELD)

@@ -76,6 +76,21 @@ class WordStore:
     def has_index(self) -> bool:
         return bool(self.client.list_indexes(self.name, field_name=VECTOR_FIELD))
 
+    def index_state(self) -> dict[str, object]:
+        """The vector index as Milvus describes it: its type, how many rows it covers, and
+        ``built`` or ``building``. While it builds, Milvus searches the rows it does not
+        cover yet exhaustively (exact, slower), and swaps each segment's index in when built."""
+        info = self.client.describe_index(self.name, VECTOR_FIELD, timeout=self.settings.milvus_timeout_s)
+        indexed = int(info.get("indexed_rows", 0))
+        total = int(info.get("total_rows", 0)) or indexed
+        building = int(info.get("pending_index_rows", 0)) > 0 or indexed < total
+        return {
+            "type": info.get("index_type"),
+            "state": "building" if building or str(info.get("state")) == "InProgress" else "built",
+            "indexed_rows": indexed,
+            "rows": total,
+        }
+
     def require_index(self) -> None:
         """Raise :class:`StoreError` when the collection has no index: its bulk load stopped
         before the index was built (Milvus Lite would search it, by brute force)."""
