@@ -10,11 +10,14 @@ from bench.report.ingest import ingest_section
 from bench.report.latency import latency_section
 from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
+from bench.report.speed2 import encoder_variants_section, first_answer_section
 from bench.report.targets import targets_section
 from bench.report.throughput import original_section, throughput_section
 
 SECTIONS = (
+    first_answer_section,
     ingest_section,
+    encoder_variants_section,
     latency_section,
     throughput_section,
     recall_section,

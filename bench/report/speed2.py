@@ -1,0 +1,55 @@
+"""Sections of the speed work that are not service runs: the encoder's session and export
+variants, and a clean clone's ``make run`` to its first answer."""
+
+from __future__ import annotations
+
+from bench.report.format import table
+
+ENCODER_TARGET_MS = 0.6
+FIRST_ANSWER_TARGET_S = 360
+
+
+def encoder_variants_section(r: dict) -> list[str]:
+    variants = r.get("encoder_variants")
+    if not variants:
+        return []
+    rows = [
+        [
+            name,
+            f"{v['p50_ms']:.3f}",
+            f"{v['cpu_ms_per_word']:.3f}",
+            f"{v['max_abs_delta_vs_torch']:.1e}",
+            " ".join(f"{x:.3f}" for x in v["rounds_p50_ms"]),
+        ]
+        for name, v in variants.items()
+    ]
+    return [
+        "## Encoder: one word under session and export variants",
+        "",
+        "`bench/probes/encoder_variants.py`: the same dictionary words through `encode_one`, every variant "
+        "once per round, rounds interleaved; p50 of the wall time, CPU ms per word (process time, so "
+        "spinning threads count), and the largest difference from torch over 64 words. The service runs "
+        "the first row (its export, one thread per executor thread).",
+        "",
+        *table(["variant", "p50 ms", "CPU ms / word", "max abs Δ vs torch", "p50 of each round"], rows),
+    ]
+
+
+def first_answer_section(r: dict) -> list[str]:
+    fa = r.get("first_answer")
+    if not fa:
+        return []
+    marks = ", ".join(f"{k} {v} s" for k, v in fa.get("milestones_s", {}).items())
+    return [
+        "## A clean clone's `make run` to its first answer",
+        "",
+        "`bench/probes/first_answer.py`: `git clone` of the measured commit into a new folder (no venv, no "
+        "data), `make run` there on free ports, `POST /vector_similarity usr_input=教师` once a second until "
+        "the answer's first hit is 教师 (id 161872); then `/health` until the index is built.",
+        "",
+        f"- First correct answer after **{fa.get('first_answer_s')} s** "
+        f"(target {FIRST_ANSWER_TARGET_S} s); the index then: `{fa.get('index_at_first_answer')}`.",
+        f"- HNSW serving every row after {fa.get('index_built_s')} s.",
+        f"- Milestones (first log line of each): {marks}.",
+        "",
+    ]
