@@ -82,6 +82,8 @@ class CountingStore:
 
     def __init__(self) -> None:
         self.rows, self.counts = 10, 0
+        self.index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
+        self.index_calls = 0
 
     def ensure_loaded(self) -> None:
         pass
@@ -98,9 +100,6 @@ class CountingStore:
 
     def model_fingerprint(self) -> str:
         return "m"
-
-    index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
-    index_calls = 0
 
     def index_state(self) -> dict:
         self.index_calls += 1

@@ -105,7 +105,8 @@ def run(clone: Path, timeout_s: float, index_timeout_s: float) -> dict:
                 proc.wait()
     result["milestones_s"] = seen
     result["exit_code"] = proc.returncode
-    result["log_tail"] = log.read_text(errors="replace")[-3000:] if "first_answer_s" not in result else ""
+    if "first_answer_s" not in result and log.is_file():
+        result["log_tail"] = log.read_text(errors="replace")[-3000:]
     return result
 
 

@@ -85,11 +85,13 @@ class WordLoader(WordStore):
         answer comes an index build sooner."""
         t0 = time.perf_counter()
         self.compact()
+        # Milvus builds one index at a time, in order: the scalar ones first (seconds), so
+        # that they are not queued behind the vector index's minutes.
+        self.index_scalar_fields()
         if wait_for_index:
             self.build_index()
         else:
             self.create_index()
-        self.index_scalar_fields()
         self.ensure_loaded()
         if wait_for_index:
             log.info("compacted, indexed and loaded in %.1f s", time.perf_counter() - t0)
@@ -125,14 +127,16 @@ class WordLoader(WordStore):
 
     def index_scalar_fields(self) -> None:
         """Scalar indexes for the filters (pos, min_freq), where this Milvus has them and
-        the collection is not loaded yet (a load made before them keeps filtering by scan)."""
+        the collection is not loaded yet (a load made before them keeps filtering by scan).
+        Asked for, not waited for: a load does not wait for them either, and a wait would
+        queue behind any vector index Milvus is building (another collection's too)."""
         for field, index_type in SCALAR_INDEXES:
             if self.client.list_indexes(self.name, field_name=field):
                 continue
             index = self.client.prepare_index_params()
             index.add_index(field_name=field, index_type=index_type)
             try:
-                self.client.create_index(self.name, index)
+                self.client.create_index(self.name, index, sync=False)
             except Exception as exc:  # Milvus Lite and loaded collections refuse: filters scan
                 log.info("no %s index on %s.%s (%s): filters on it scan", index_type, self.name, field, exc)
 
