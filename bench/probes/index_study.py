@@ -26,7 +26,7 @@ import psutil
 
 from bench.common import OUT_DIR, PROJECT_DIR, child_env, probe_cmd, run_logged, summarize, tree_cpu_s
 from bench.phases.search import exact_kth_scores, tie_aware_recall
-from bench.probes.milvus_cpu import CpuSampler, idle_cores, milvus_process, thread_cpu
+from bench.probes.milvus_cpu import CpuSampler, build_steps, idle_cores, milvus_process, thread_cpu
 from bench.probes.protocol import TOP_K, parser
 from bench.report.index_study import CONFIGS, DEFAULT_ORDER, write_index_report
 from bench.units import MS_PER_S
@@ -138,10 +138,12 @@ def build(client, name: str, root: int, milvus: psutil.Process, rows: int, log: 
         if spent > BUSY_THREAD_S:
             busy.append({"tid": tid, "name": tname, "cpu_s": round(spent, 2)})
     busy.sort(key=lambda t: -t["cpu_s"])
+    excerpt = b""
     if log.exists():  # Milvus' own account of the build, kept for the report
         with log.open("rb") as f:
             f.seek(log_at)
-            (STUDY_DIR / f"milvus_log_{name}_{int(time.time())}.log").write_bytes(f.read())
+            excerpt = f.read()
+        (STUDY_DIR / f"milvus_log_{name}_{int(time.time())}.log").write_bytes(excerpt)
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -149,6 +151,7 @@ def build(client, name: str, root: int, milvus: psutil.Process, rows: int, log: 
         "peak_cores": peak,
         "busy_threads": busy,
         "segments": segments(client),
+        "milvus_steps": build_steps(excerpt.decode(errors="replace")),
     }
 
 

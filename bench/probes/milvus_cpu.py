@@ -3,6 +3,9 @@ threads' CPU seconds, the busiest second of a build, and its idle background cos
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import re
 import threading
 import time
 from pathlib import Path
@@ -63,3 +66,31 @@ def idle_cores(root: int) -> float:
     c0, t0 = tree_cpu_s(root), time.perf_counter()
     time.sleep(IDLE_S)
     return (tree_cpu_s(root) - c0) / (time.perf_counter() - t0)
+
+
+_STEPS = (
+    ("received", "IndexNode building index ..."),
+    ("data_ready", "index params are ready"),
+    ("built", "Successfully build index"),
+    ("saved", "Successfully save index files"),
+    ("finished", "this task has been finished"),
+)
+"""Milvus 2.3.5's log lines of one index task (indexnode/task.go, datacoord/index_builder.go),
+in order: task received, raw vectors read and decoded, index built, files written, noticed."""
+
+
+def build_steps(log_text: str) -> list[dict[str, float]]:
+    """Per index task (one per segment) in a Milvus log excerpt: seconds of reading the raw
+    data, building, saving, and until datacoord noticed (FLAT has no task: an empty list)."""
+    seen: dict[str, dict[str, float]] = {}
+    for line in log_text.splitlines():
+        for step, marker in _STEPS:
+            build_id = re.search(r"\[(?:indexBuildID|buildID)=(\d+)\]", line)
+            if marker in line and build_id:
+                stamp = dt.datetime.strptime(line[1:24], "%Y/%m/%d %H:%M:%S.%f").timestamp()
+                seen.setdefault(build_id.group(1), {}).setdefault(step, stamp)
+    out = []
+    for times in seen.values():
+        names = [s for s, _ in _STEPS if s in times]
+        out.append({f"{b}_s": times[b] - times[a] for a, b in itertools.pairwise(names)})
+    return out

@@ -28,11 +28,11 @@ class IndexConfig:
 
 
 def _hnsw(m: int, efc: int) -> IndexConfig:
-    return IndexConfig("HNSW", {"M": m, "efConstruction": efc}, "ef", (64, 128, 256))
+    return IndexConfig("HNSW", {"M": m, "efConstruction": efc}, "ef", (64, 128, 256, 512))
 
 
 def _ivf(kind: str, nlist: int, **extra: int) -> IndexConfig:
-    return IndexConfig(kind, {"nlist": nlist, **extra}, "nprobe", (8, 16, 32, 64))
+    return IndexConfig(kind, {"nlist": nlist, **extra}, "nprobe", (8, 16, 32, 64, 128))
 
 
 CONFIGS = {
@@ -59,8 +59,14 @@ DEFAULT_ORDER = (
     "hnsw32_100",
     "ivf_flat256",
     "ivf_sq8_256",
+    "hnsw16_64",
+    "hnsw16_200",
     "ivf_flat1024",
+    "hnsw16_200",
+    "hnsw16_64",
 )
+"""Every configuration once, then efConstruction 64 and 200 twice more, interleaved in
+alternating order (the key comparison: three runs each, medians quoted)."""
 
 
 def _median(values: list[float]) -> float:
