@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RECALL_TARGET = 0.99
+FLAT_SPEEDUP = 2.0
+"""The final index must search at least this many times faster (p50) than FLAT."""
 TABLE_START = "<!-- index-study-table:start -->"
 TABLE_END = "<!-- index-study-table:end -->"
 
@@ -71,8 +73,10 @@ DEFAULT_ORDER = (
 alternating order (the key comparison: three runs each, medians quoted)."""
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+def _median(values: list[float | None]) -> float | None:
+    """The median of the values measured (None when none was: older runs lack a field)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def summarize_runs(runs: list[dict]) -> list[dict]:
@@ -87,16 +91,18 @@ def summarize_runs(runs: list[dict]) -> list[dict]:
             per = [r["search"][value] for r in group if value in r["search"]]
             row = {"config": name, "runs": len(group), "search_value": value, **build}
             for s in ("dict", "ood"):
-                for k in ("p50_ms", "p95_ms", "recall"):
-                    row[f"{s}_{k}"] = _median([p[s][k] for p in per])
+                for k in ("p50_ms", "p95_ms", "recall", "milvus_cpu_ms"):
+                    row[f"{s}_{k}"] = _median([p[s].get(k) for p in per])
             rows.append(row)
     return rows
 
 
 def recommend(rows: list[dict], target: float = RECALL_TARGET) -> dict[str, dict | None]:
-    """``final``: the lowest build CPU among rows meeting ``target`` on both sets, at its
-    fastest meeting search value; ``first``: the same with FLAT allowed (zero build),
-    i.e. what could serve while the final index builds."""
+    """``final``: the lowest build CPU among indexes meeting ``target`` on both sets whose
+    p50 on both is at most ``FLAT_SPEEDUP``-fold below FLAT's (an index slower than that
+    buys too little over brute force, which needs no build), at its cheapest search value;
+    ``first``: the lowest build CPU meeting ``target``, FLAT included: what could serve while
+    the final index builds."""
 
     def ok(r: dict) -> bool:
         return r["dict_recall"] >= target and r["ood_recall"] >= target
@@ -105,21 +111,29 @@ def recommend(rows: list[dict], target: float = RECALL_TARGET) -> dict[str, dict
         good = [r for r in candidates if ok(r)]
         return min(good, key=lambda r: (r["cpu_s"], r["dict_p50_ms"])) if good else None
 
-    indexed = [r for r in rows if CONFIGS.get(r["config"], IndexConfig("FLAT", {})).index_type != "FLAT"]
-    return {"final": best(indexed), "first": best(rows)}
+    def is_flat(r: dict) -> bool:
+        return CONFIGS.get(r["config"], IndexConfig("?", {})).index_type == "FLAT"
+
+    flat = [r for r in rows if is_flat(r)]
+    caps = {s: min(r[f"{s}_p50_ms"] for r in flat) / FLAT_SPEEDUP for s in ("dict", "ood")} if flat else {}
+
+    def fast(r: dict) -> bool:
+        return all(r[f"{s}_p50_ms"] <= cap for s, cap in caps.items())
+
+    return {"final": best([r for r in rows if not is_flat(r) and fast(r)]), "first": best(rows)}
 
 
-def _fmt(x: float, digits: int) -> str:
-    return f"{x:.{digits}f}"
+def _fmt(x: float | None, digits: int) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
 
 
 def render_table(rows: list[dict]) -> str:
     """The Markdown table of ``summarize_runs`` rows."""
     head = (
         "| configuration | runs | build wall s | build Milvus CPU s | cores used | search param "
-        "| p50 ms dict / OOD | p95 ms dict / OOD | recall@3 dict / OOD |"
+        "| p50 ms dict / OOD | p95 ms dict / OOD | Milvus CPU ms/search dict / OOD | recall@3 dict / OOD |"
     )
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         cfg = CONFIGS.get(r["config"])
         label = cfg.label() if cfg else r["config"]
@@ -129,6 +143,7 @@ def render_table(rows: list[dict]) -> str:
             f"| {_fmt(r['cores'], 2)} "
             f"| {param} | {_fmt(r['dict_p50_ms'], 2)} / {_fmt(r['ood_p50_ms'], 2)} "
             f"| {_fmt(r['dict_p95_ms'], 2)} / {_fmt(r['ood_p95_ms'], 2)} "
+            f"| {_fmt(r['dict_milvus_cpu_ms'], 2)} / {_fmt(r['ood_milvus_cpu_ms'], 2)} "
             f"| {_fmt(r['dict_recall'], 4)} / {_fmt(r['ood_recall'], 4)} |"
         )
     return "\n".join(lines)
@@ -186,7 +201,13 @@ def render_section(results: dict) -> str:
         render_builds(runs),
         "",
     ]
-    for key, what in (("final", "final index"), ("first", "first to serve (FLAT allowed)")):
+    whats = (
+        ("final", f"final index (lowest build CPU s, p50 at least {FLAT_SPEEDUP:g}x below FLAT's)"),
+        ("first", "first to serve while it builds (lowest build CPU s, FLAT allowed)"),
+    )
+    parts.append(f"Recommended by the rule (recall@3 >= {RECALL_TARGET} on both sets):")
+    parts.append("")
+    for key, what in whats:
         r = rec[key]
         if r is None:
             parts.append(f"- {what}: none reaches recall@3 >= {RECALL_TARGET} on both sets")
