@@ -76,7 +76,11 @@ def index_progress(store, last: dict | None, changed: bool) -> dict | None:
     cover exhaustively (exact answers, slower searches)."""
     if last is not None and last.get("state") == "built" and not changed:
         return last
-    now = store.index_state()
+    try:
+        now = store.index_state()
+    except Exception as exc:  # informative only: never fail the collection's check for it
+        log.debug("cannot describe the index of %s: %s", store.name, exc)
+        return last
     if now.get("state") == "built" and (last is None or last.get("state") != "built"):
         log.info("index of %s built: %s serves all %s rows", store.name, now.get("type"), now.get("rows"))
     elif now.get("state") != "built" and (last is None or last.get("state") == "built"):
