@@ -70,6 +70,24 @@ def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, seconds: float) -> Path | None:
+    """py-spy's flame graph (SVG) of ``svc`` while the load client runs at ``concurrency``
+    for ``seconds`` (None when py-spy is absent). Without ``--idle``: threads waiting (the
+    event loop in epoll, idle pool threads, gRPC's pollers) are not sampled, so the graph
+    shows where CPU is spent, not where threads wait."""
+    exe = py_spy()
+    if exe is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "record", "--pid", str(svc.proc.pid), "--duration", str(int(seconds)), "--rate"]
+    cmd += [str(SAMPLE_RATE_HZ), "--format", "flamegraph", "--output", str(out), "--nonblocking"]
+    cmd += ["--subprocesses", "--threads"]
+    spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load(svc, queries, f"{svc.name}_flame_c{concurrency}", concurrency=concurrency, duration=seconds)
+    spy.wait()
+    return out if out.is_file() else None
+
+
 def thread_group(name: str) -> str:
     """Numbered pool threads counted together (``wordsim_0`` -> ``wordsim_*``)."""
     return re.sub(r"_\d+$", "_*", name)
