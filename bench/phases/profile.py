@@ -138,15 +138,18 @@ def summarize_raw(
     }
 
 
-def profile(svc: Service, queries: list[str], plan: Plan) -> dict | None:
-    """py-spy on the server while c=16 load runs (None when py-spy is absent)."""
-    raw = OUT_DIR / f"profile_{svc.name}.txt"
+def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int = CONCURRENCY) -> dict | None:
+    """py-spy on the server while load at ``concurrency`` runs (None when py-spy is absent).
+    Samples are of active threads only (no ``--idle``); the thread CPU comes from psutil."""
+    raw = OUT_DIR / f"profile_{svc.name}_c{concurrency}.txt"
     before, t0 = thread_cpu(svc.proc.pid), time.perf_counter()
     spy = start_record(svc.proc.pid, plan.profile_s, raw)
     if spy is None:
         return None
-    res = load(svc, queries, f"{svc.name}_profiled", concurrency=CONCURRENCY, duration=plan.profile_s)
+    res = load(
+        svc, queries, f"{svc.name}_profiled_c{concurrency}", concurrency=concurrency, duration=plan.profile_s
+    )
     spy.wait()
     after, wall = thread_cpu(svc.proc.pid), time.perf_counter() - t0
-    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"]}
+    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"], "concurrency": concurrency}
     return summarize_raw(raw, wall, before, after) | extra

@@ -12,6 +12,7 @@ from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
 from bench.report.targets import targets_section
 from bench.report.throughput import original_section, throughput_section
+from bench.report.versus import versus_section
 
 SECTIONS = (
     ingest_section,
@@ -20,6 +21,7 @@ SECTIONS = (
     recall_section,
     cold_section,
     original_section,
+    versus_section,
     soak_section,
     profile_section,
 )
