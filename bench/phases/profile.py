@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import BENCH_DIR, OUT_DIR, PYTHON, Service, descendants
+from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, PYTHON, Service, descendants
 from bench.phases.plan import CONCURRENCY, Plan
 from bench.phases.servers import load
 
@@ -72,9 +72,10 @@ def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None
 
 def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, seconds: float) -> Path | None:
     """py-spy's flame graph (SVG) of ``svc`` while the load client runs at ``concurrency``
-    for ``seconds`` (None when py-spy is absent). Without ``--idle``: threads waiting (the
-    event loop in epoll, idle pool threads, gRPC's pollers) are not sampled, so the graph
-    shows where CPU is spent, not where threads wait."""
+    for ``seconds`` (None when py-spy is absent). Recorded without ``--idle``, so py-spy
+    is asked to leave out waiting threads; where it cannot tell (seen here: a pool thread
+    waiting for work in ``_worker``, a search waiting for Milvus in gRPC's ``_blocking``)
+    waits still show, so the per-thread CPU (psutil, :func:`profile`) is the measure of CPU."""
     exe = py_spy()
     if exe is None:
         return None
@@ -85,7 +86,11 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
     spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load(svc, queries, f"{svc.name}_flame_c{concurrency}", concurrency=concurrency, duration=seconds)
     spy.wait()
-    return out if out.is_file() else None
+    if not out.is_file():
+        return None
+    # The graph names the server's command line: paths relative to the project, not this machine's.
+    out.write_text(out.read_text().replace(str(PROJECT_DIR) + "/", ""))
+    return out
 
 
 def thread_group(name: str) -> str:
