@@ -65,7 +65,12 @@ class QueryBatcher:
             batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
             self.in_flight += 1
             metrics.BATCH_SIZE.observe(len(batch))
-            job = asyncio.get_running_loop().run_in_executor(self.executor, self._encode_and_search, batch)
+            loop = asyncio.get_running_loop()
+            try:
+                job = loop.run_in_executor(self.executor, self._encode_and_search, batch)
+            except RuntimeError as exc:  # the executor is shut down: the worker is stopping
+                job = loop.create_future()
+                job.set_exception(SearchFailed(f"the service is stopping: {exc}"))
             job.add_done_callback(partial(self._finished, batch))
 
     def _finished(self, batch: list[Pending], job: asyncio.Future) -> None:
