@@ -28,16 +28,17 @@ BASELINE_COMMIT = "5b7f2f1"
 
 
 def _server_env(uri: str, port: int, workers: int, extra: dict[str, str]) -> dict[str, str]:
-    # Only the default collection: the bench loads no other (WORDSIM_COLLECTIONS names more).
-    env = {"WORDSIM_COLLECTIONS": ""} | extra
-    return child_env(
-        WORDSIM_MILVUS_URI=uri,
-        WORDSIM_HOST=HOST,
-        WORDSIM_PORT=str(port),
-        WORDSIM_WORKERS=str(workers),
-        WORDSIM_EXECUTOR_THREADS=str(EXECUTOR_THREADS),
-        **env,
-    )
+    """The server's environment; ``extra`` wins. Only the default collection: the bench
+    loads no other (WORDSIM_COLLECTIONS names more by default)."""
+    own = {
+        "WORDSIM_MILVUS_URI": uri,
+        "WORDSIM_HOST": HOST,
+        "WORDSIM_PORT": str(port),
+        "WORDSIM_WORKERS": str(workers),
+        "WORDSIM_EXECUTOR_THREADS": str(EXECUTOR_THREADS),
+        "WORDSIM_COLLECTIONS": "",
+    }
+    return child_env(**(own | extra))
 
 
 def our_service(name: str, uri: str, workers: int, **extra: str) -> Service:
@@ -60,11 +61,13 @@ def baseline_tree(commit: str = BASELINE_COMMIT) -> Path:
 def baseline_service(name: str, uri: str, workers: int, tree: Path, **extra: str) -> Service:
     """``sanic_milvus.py`` of another checkout (``tree``), run from there: Python puts the
     script's folder first on ``sys.path``, so it imports that checkout's ``wordsim``, not the
-    editable install's. Same model folder as ours (the same model and ONNX export)."""
+    editable install's. Same model as ours, its own ONNX export (made at its first start: an
+    export this code makes differently must not be read by the old code, nor the reverse)."""
     from wordsim.settings import load_settings
 
     port = free_port()
-    extra = {"WORDSIM_MODEL_DIR": load_settings().model_dir} | extra
+    own = {"WORDSIM_MODEL_DIR": load_settings().model_dir, "WORDSIM_ONNX_CACHE_DIR": str(tree) + "-onnx"}
+    extra = own | extra
     env = _server_env(uri, port, workers, extra)
     return Service(name, [PYTHON, str(tree / SERVER_SCRIPT.name)], env, port, cwd=tree)
 

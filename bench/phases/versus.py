@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from bench.common import BENCH_DIR, Service, cpu_s, tree_sum
+from bench.common import BENCH_DIR, PROJECT_DIR, Service, cpu_s, tree_sum
 from bench.phases.plan import CONCURRENCY, SERVER_READY_S, WARM_REQUESTS, Plan
 from bench.phases.profile import flame_graph
 from bench.phases.servers import BASELINE_COMMIT, baseline_service, baseline_tree, load, our_service
@@ -32,10 +32,14 @@ def server_for(variant: str, name: str, uri: str, tree: Path) -> Service:
     return baseline_service(name, uri, 1, tree, **NO_CACHE)
 
 
+FIRST_START_S = 600.0
+"""How long the baseline's first start may take: it exports its ONNX model then."""
+
+
 def measure(svc: Service, c1: list[str], c16: list[str], warm: list[str], c16_s: float) -> dict:
     """c=1 over ``c1``: the server process's CPU ms per request (psutil) and p50; then c=16
     for ``c16_s`` seconds over ``c16``: req/s."""
-    svc.wait_ready(SERVER_READY_S)
+    svc.wait_ready(FIRST_START_S if svc.cwd != PROJECT_DIR else SERVER_READY_S)
     load(svc, warm, f"{svc.name}_warm")
     cpu0 = tree_sum(svc.proc.pid, cpu_s)
     one = load(svc, c1, f"{svc.name}_c1")
