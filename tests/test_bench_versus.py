@@ -49,3 +49,9 @@ def test_section_lists_every_round_the_medians_and_the_flame_graphs():
     assert "**ours, median** |  | 4.00 | 7.00 | 250 |" in text
     assert "CPU per request 0.50×, c=16 throughput 1.25×" in text
     assert "[ours c=1](profiles/ours_c1.svg), [ours c=16](profiles/ours_c16.svg)" in text
+
+
+def test_a_baseline_that_could_not_be_extracted_is_reported_not_judged():
+    r = {"versus": {"commit": "5b7f2f1", "error": "git archive failed"}}
+    assert versus_targets(r) == []
+    assert "Not measured: git archive failed" in "\n".join(versus_section(r))

@@ -13,7 +13,7 @@ def versus_targets(r: dict) -> list[dict]:
     """Server CPU per request at c=1 (the default configuration's dictionary run, and the
     median of the versus rounds) and c=16 throughput against the baseline commit's."""
     v = r.get("versus")
-    if not v:
+    if not v or "error" in v:
         return []
     ours, base = v["medians"]["ours"], v["medians"]["baseline"]
     cpu = ours["cpu_ms_per_request"]
@@ -41,6 +41,8 @@ def versus_section(r: dict) -> list[str]:
     v = r.get("versus")
     if not v:
         return []
+    if "error" in v:
+        return [f"## This server against commit {v['commit']}", "", f"Not measured: {v['error']}", ""]
     rows = []
     for variant, runs in v["rounds"].items():
         for i, run in enumerate(runs):
