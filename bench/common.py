@@ -85,8 +85,12 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
 class Service:
     """A server started as a child process in its own session, logging to a file."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path = PROJECT_DIR
+    ) -> None:
         self.name = name
+        self.cwd = cwd
+        """Where it runs: another checkout's server imports that checkout's ``wordsim``."""
         self.cmd = cmd
         self.env = env
         self.port = port
@@ -105,7 +109,7 @@ class Service:
         self.proc = subprocess.Popen(
             self.cmd,
             env=self.env,
-            cwd=PROJECT_DIR,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -34,8 +34,9 @@ from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.profile import profile
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase, search_probes
-from bench.phases.servers import original_service, our_service
+from bench.phases.servers import BASELINE_COMMIT, original_service, our_service
 from bench.phases.service import cold_start, http_floor, measure_service, soak
+from bench.phases.versus import versus_baseline
 from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
 
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help=quick)
     p.add_argument("--limit", type=int, help="words ingested (default: the whole dictionary)")
     p.add_argument("--soak", action="store_true", help="run the soak in a --quick run too")
-    p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles and flame graphs")
     p.add_argument("--keep-data", action="store_true", help="keep the Milvus data dir in bench/out")
     p.add_argument(
         "--first-answer",
@@ -141,6 +142,9 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
                 services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
                 if prof and workers == 1:
                     services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
+                    # From the other end of the slice: the c=16 run's answers are in the cache.
+                    unseen = pools["w1_profile"][::-1]
+                    services[name]["profile_c1"] = profile(svc, unseen, plan, concurrency=1)
         for name, threads in ORIGINALS.items():
             step(f"service {name}")
             with original_service(name, lm.uri, threads) as svc:
@@ -150,6 +154,12 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
                 if prof and threads == 0:
                     services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
         results["services"] = services
+        step(f"versus commit {BASELINE_COMMIT}")
+        # Answer cache off in both: the c=16 queries may repeat.
+        try:
+            results["versus"] = versus_baseline(lm.uri, q.dictionary + pools["w1_tp"], plan, profile=prof)
+        except subprocess.CalledProcessError as exc:  # no such commit here (a shallow clone)
+            results["versus"] = {"commit": BASELINE_COMMIT, "error": f"{exc}: {exc.stderr!r:.300}"}
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)

@@ -116,3 +116,40 @@ def test_queries_with_different_filters_share_the_encoder_call_but_not_the_searc
     assert [len(c) for c in backends.encode_calls] == [1, 4]
     assert backends.search_calls == [(1, 1), (2, 2), (2, 3)]  # one search per filter, its largest limit
     assert [len(r) for r in results] == [1, 2, 3, 1, 2]
+
+
+def test_a_query_after_the_executor_shut_down_fails_cleanly_and_frees_its_slot():
+    backends = FakeBackends()
+    backends.gate.set()
+
+    async def main():
+        pool = ThreadPoolExecutor(1)
+        batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
+        assert len(await batcher.query("a", 1)) == 1
+        pool.shutdown(wait=True)  # the worker is stopping
+        outcome = await asyncio.gather(batcher.query("b", 1), return_exceptions=True)
+        return outcome[0], batcher
+
+    failure, batcher = asyncio.run(main())
+    assert isinstance(failure, SearchFailed) and "stopping" in str(failure)
+    assert batcher.in_flight == 0 and batcher.pending == []
+
+
+def test_a_request_that_goes_away_does_not_stop_its_batch_mates():
+    backends = FakeBackends()
+
+    async def main():
+        with ThreadPoolExecutor(1) as pool:
+            batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
+            first = asyncio.create_task(batcher.query("a", 1))
+            await asyncio.sleep(0.05)  # "a" is in search, blocked on the gate
+            gone = asyncio.create_task(batcher.query("bb", 1))
+            kept = asyncio.create_task(batcher.query("ccc", 1))
+            await asyncio.sleep(0)
+            gone.cancel()  # its client disconnected
+            backends.gate.set()
+            return await first, await kept, gone.cancelled(), batcher
+
+    first, kept, cancelled, batcher = asyncio.run(main())
+    assert cancelled and [h.id for h in first] == [100] and [h.id for h in kept] == [300]
+    assert batcher.in_flight == 0 and batcher.batches == 2

@@ -40,3 +40,9 @@ def test_renamed_variable_still_works():
 def test_bad_value_names_the_variable():
     with pytest.raises(ValueError, match="WORDSIM_PORT"):
         load_settings(environ={"WORDSIM_PORT": "eighty"})
+
+
+def test_batches_in_flight_is_bounded_by_the_executor_threads():
+    assert load_settings(environ={"WORDSIM_BATCHES_IN_FLIGHT": "1"}).batches_in_flight == 1
+    with pytest.raises(ValueError, match="WORDSIM_BATCHES_IN_FLIGHT"):
+        load_settings(environ={"WORDSIM_BATCHES_IN_FLIGHT": "3", "WORDSIM_EXECUTOR_THREADS": "2"})

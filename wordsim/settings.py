@@ -141,6 +141,11 @@ class Settings:
     max_batch: int = 32
     """Most queries answered by one encoder call and one Milvus search (concurrent
     requests are batched; a lone request is never delayed)."""
+    batches_in_flight: int = 0
+    """Micro-batches of one collection encoded and searched at once; 0 = as many as
+    ``executor_threads``. 1: every query waiting meanwhile joins the next batch, so Milvus
+    gets fewer, larger searches (less CPU per request on both sides) but encoding no longer
+    overlaps searching."""
     answer_cache_size: int = 10000
     """Answers kept in the per-worker LRU cache; 0 disables it."""
     cache_check_interval_s: float = 5.0
@@ -236,6 +241,8 @@ def _validate(s: Settings) -> None:
             raise ValueError(f"WORDSIM_COLLECTIONS: collection {name!r} is listed twice")
     if s.workers < 1 or s.executor_threads < 1:
         raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
+    if not 0 <= s.batches_in_flight <= s.executor_threads:
+        raise ValueError("WORDSIM_BATCHES_IN_FLIGHT must be from 0 to WORDSIM_EXECUTOR_THREADS")
     for origin in (o.strip() for o in s.cors_origins.split(",")):
         # An origin as a browser sends it: scheme://host[:port], no path, no trailing slash.
         if origin and origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):

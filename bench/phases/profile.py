@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import BENCH_DIR, OUT_DIR, PYTHON, Service, descendants
+from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, PYTHON, Service, descendants
 from bench.phases.plan import CONCURRENCY, Plan
 from bench.phases.servers import load
 
@@ -70,6 +70,29 @@ def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, seconds: float) -> Path | None:
+    """py-spy's flame graph (SVG) of ``svc`` while the load client runs at ``concurrency``
+    for ``seconds`` (None when py-spy is absent). Recorded without ``--idle``, so py-spy
+    is asked to leave out waiting threads; where it cannot tell (seen here: a pool thread
+    waiting for work in ``_worker``, a search waiting for Milvus in gRPC's ``_blocking``)
+    waits still show, so the per-thread CPU (psutil, :func:`profile`) is the measure of CPU."""
+    exe = py_spy()
+    if exe is None:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [exe, "record", "--pid", str(svc.proc.pid), "--duration", str(int(seconds)), "--rate"]
+    cmd += [str(SAMPLE_RATE_HZ), "--format", "flamegraph", "--output", str(out), "--nonblocking"]
+    cmd += ["--subprocesses", "--threads"]
+    spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load(svc, queries, f"{svc.name}_flame_c{concurrency}", concurrency=concurrency, duration=seconds)
+    spy.wait()
+    if not out.is_file():
+        return None
+    # The graph names the server's command line: paths relative to the project, not this machine's.
+    out.write_text(out.read_text().replace(str(PROJECT_DIR) + "/", ""))
+    return out
+
+
 def thread_group(name: str) -> str:
     """Numbered pool threads counted together (``wordsim_0`` -> ``wordsim_*``)."""
     return re.sub(r"_\d+$", "_*", name)
@@ -120,15 +143,18 @@ def summarize_raw(
     }
 
 
-def profile(svc: Service, queries: list[str], plan: Plan) -> dict | None:
-    """py-spy on the server while c=16 load runs (None when py-spy is absent)."""
-    raw = OUT_DIR / f"profile_{svc.name}.txt"
+def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int = CONCURRENCY) -> dict | None:
+    """py-spy on the server while load at ``concurrency`` runs (None when py-spy is absent).
+    Samples are of active threads only (no ``--idle``); the thread CPU comes from psutil."""
+    raw = OUT_DIR / f"profile_{svc.name}_c{concurrency}.txt"
     before, t0 = thread_cpu(svc.proc.pid), time.perf_counter()
     spy = start_record(svc.proc.pid, plan.profile_s, raw)
     if spy is None:
         return None
-    res = load(svc, queries, f"{svc.name}_profiled", concurrency=CONCURRENCY, duration=plan.profile_s)
+    res = load(
+        svc, queries, f"{svc.name}_profiled_c{concurrency}", concurrency=concurrency, duration=plan.profile_s
+    )
     spy.wait()
     after, wall = thread_cpu(svc.proc.pid), time.perf_counter() - t0
-    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"]}
+    extra = {"raw": str(raw.relative_to(BENCH_DIR)), "rps": res["rps"], "concurrency": concurrency}
     return summarize_raw(raw, wall, before, after) | extra

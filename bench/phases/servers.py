@@ -4,6 +4,8 @@ load client run against them."""
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 from bench.common import (
     BENCH_DIR,
@@ -21,20 +23,53 @@ from bench.phases.plan import EXECUTOR_THREADS
 from bench.probes.protocol import HOST, write_texts
 
 SERVER_SCRIPT = PROJECT_DIR / "sanic_milvus.py"
+BASELINE_COMMIT = "5b7f2f1"
+"""The request path before issue 13's CPU cuts: its server runs beside ours in the same run."""
+
+
+def _server_env(uri: str, port: int, workers: int, extra: dict[str, str]) -> dict[str, str]:
+    """The server's environment; ``extra`` wins. Only the default collection: the bench
+    loads no other (WORDSIM_COLLECTIONS names more by default)."""
+    own = {
+        "WORDSIM_MILVUS_URI": uri,
+        "WORDSIM_HOST": HOST,
+        "WORDSIM_PORT": str(port),
+        "WORDSIM_WORKERS": str(workers),
+        "WORDSIM_EXECUTOR_THREADS": str(EXECUTOR_THREADS),
+        "WORDSIM_COLLECTIONS": "",
+    }
+    return child_env(**(own | extra))
 
 
 def our_service(name: str, uri: str, workers: int, **extra: str) -> Service:
     """``sanic_milvus.py`` on a free port with ``workers`` workers, on Milvus at ``uri``."""
     port = free_port()
-    env = child_env(
-        WORDSIM_MILVUS_URI=uri,
-        WORDSIM_HOST=HOST,
-        WORDSIM_PORT=str(port),
-        WORDSIM_WORKERS=str(workers),
-        WORDSIM_EXECUTOR_THREADS=str(EXECUTOR_THREADS),
-        **extra,
-    )
-    return Service(name, [PYTHON, str(SERVER_SCRIPT)], env, port)
+    return Service(name, [PYTHON, str(SERVER_SCRIPT)], _server_env(uri, port, workers, extra), port)
+
+
+def baseline_tree(commit: str = BASELINE_COMMIT) -> Path:
+    """The files of ``commit`` under bench/out, by ``git archive`` (no checkout, no branch
+    or worktree touched); extracted once."""
+    dest = OUT_DIR / f"baseline-{commit}"
+    if not (dest / SERVER_SCRIPT.name).is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        tar = subprocess.run(["git", "archive", commit], cwd=PROJECT_DIR, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=tar.stdout, check=True)
+    return dest
+
+
+def baseline_service(name: str, uri: str, workers: int, tree: Path, **extra: str) -> Service:
+    """``sanic_milvus.py`` of another checkout (``tree``), run from there: Python puts the
+    script's folder first on ``sys.path``, so it imports that checkout's ``wordsim``, not the
+    editable install's. Same model as ours, its own ONNX export (made at its first start: an
+    export this code makes differently must not be read by the old code, nor the reverse)."""
+    from wordsim.settings import load_settings
+
+    port = free_port()
+    own = {"WORDSIM_MODEL_DIR": load_settings().model_dir, "WORDSIM_ONNX_CACHE_DIR": str(tree) + "-onnx"}
+    extra = own | extra
+    env = _server_env(uri, port, workers, extra)
+    return Service(name, [PYTHON, str(tree / SERVER_SCRIPT.name)], env, port, cwd=tree)
 
 
 def original_service(name: str, uri: str, torch_threads: int) -> Service:

@@ -13,6 +13,7 @@ from bench.report.service import cold_section, profile_section, soak_section
 from bench.report.speed2 import encoder_variants_section, first_answer_section
 from bench.report.targets import targets_section
 from bench.report.throughput import original_section, throughput_section
+from bench.report.versus import versus_section
 
 SECTIONS = (
     first_answer_section,
@@ -23,6 +24,7 @@ SECTIONS = (
     recall_section,
     cold_section,
     original_section,
+    versus_section,
     soak_section,
     profile_section,
 )

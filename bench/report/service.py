@@ -51,26 +51,31 @@ def soak_section(r: dict) -> list[str]:
 
 
 def profile_section(r: dict) -> list[str]:
-    out = ["## Where the time goes (py-spy + per-thread CPU, c=16)", "", context(r), ""]
+    out = ["## Where the time goes (py-spy + per-thread CPU, c=1 and c=16)", "", context(r), ""]
     found = False
     for name, svc in r["services"].items():
-        prof = svc.get("profile")
-        if not prof:
-            continue
-        found = True
-        out += [
-            f"**{LABEL[name]}** at {prof['rps']:.0f} req/s: {prof['samples']:,} active-thread samples at "
-            f"{prof['rate_hz']} Hz over "
-            f"{prof['seconds']:.1f} s (raw stacks: bench/{prof['raw']}); py-spy's own sampling adds load.",
-            "",
-        ]
-        rows = []
-        for g, v in prof["groups"].items():
-            top = "; ".join(f"`{f}` {x:.0%}" for f, x in v["top_frames"])
-            rows.append([g, f"{v['cores']:.2f}", top])
-        out += table(["thread group", "cores (CPU s / wall s)", "top frames where active (self)"], rows)
-        out += table(
-            ["stacks holding (share of active samples)", ""],
-            [[k, f"{v * 100:.1f} %"] for k, v in prof["categories"].items()],
-        )
+        for key in ("profile_c1", "profile"):
+            prof = svc.get(key)
+            if prof:
+                found = True
+                out += _profile(name, prof)
     return out if found else []
+
+
+def _profile(name: str, prof: dict) -> list[str]:
+    out = [
+        f"**{LABEL[name]}**, c={prof.get('concurrency', 16)}, at {prof['rps']:.0f} req/s: "
+        f"{prof['samples']:,} active-thread samples at {prof['rate_hz']} Hz over "
+        f"{prof['seconds']:.1f} s (raw stacks: bench/{prof['raw']}); py-spy's own sampling adds load.",
+        "",
+    ]
+    rows = []
+    for g, v in prof["groups"].items():
+        top = "; ".join(f"`{f}` {x:.0%}" for f, x in v["top_frames"])
+        rows.append([g, f"{v['cores']:.2f}", top])
+    out += table(["thread group", "cores (CPU s / wall s)", "top frames where active (self)"], rows)
+    out += table(
+        ["stacks holding (share of active samples)", ""],
+        [[k, f"{v * 100:.1f} %"] for k, v in prof["categories"].items()],
+    )
+    return out

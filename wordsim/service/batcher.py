@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
+from functools import partial
 
 import numpy as np
 
@@ -57,22 +58,32 @@ class QueryBatcher:
         return await future
 
     def _launch(self) -> None:
+        """Hand waiting queries to free worker threads. No task per batch: the executor's
+        future calls :meth:`_finished` on the loop when the batch ends, so a lone request
+        costs no loop turn of its own."""
         while self.pending and self.in_flight < self.max_in_flight:
             batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
             self.in_flight += 1
-            asyncio.get_running_loop().create_task(self._run(batch))
-
-    async def _run(self, batch: list[Pending]) -> None:
-        metrics.BATCH_SIZE.observe(len(batch))
-        try:
+            metrics.BATCH_SIZE.observe(len(batch))
             loop = asyncio.get_running_loop()
-            results = await loop.run_in_executor(self.executor, self._encode_and_search, batch)
-        except Exception as exc:  # the search failed: every query of the batch shares that
-            results = [exc] * len(batch)
-        finally:
-            self.in_flight -= 1
-            self.batches += 1
-            self._launch()
+            try:
+                job = loop.run_in_executor(self.executor, self._encode_and_search, batch)
+            except RuntimeError as exc:  # the executor is shut down: the worker is stopping
+                job = loop.create_future()
+                job.set_exception(SearchFailed(f"the service is stopping: {exc}"))
+            job.add_done_callback(partial(self._finished, batch))
+
+    def _finished(self, batch: list[Pending], job: asyncio.Future) -> None:
+        """On the loop, when a batch's thread is done: answer its queries, start the next.
+        A request that went away meanwhile has its future cancelled: it is skipped."""
+        self.in_flight -= 1
+        self.batches += 1
+        if job.cancelled():  # the executor was shut down before the batch ran
+            results: list = [SearchFailed("the service is stopping")] * len(batch)
+        elif job.exception() is not None:  # the search failed: every query of the batch shares that
+            results = [job.exception()] * len(batch)
+        else:
+            results = job.result()
         for (_, _, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
@@ -80,6 +91,7 @@ class QueryBatcher:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+        self._launch()
 
     def _encode_and_search(self, batch: list[Pending]) -> list[list[Hit] | Exception]:
         """Per query, its hits or the exception that its own encoding raised."""

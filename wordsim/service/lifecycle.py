@@ -77,7 +77,7 @@ def new_batcher(app: Sanic, encoder, store) -> QueryBatcher:
         store.search_many,
         app.ctx.executor,
         max_batch=settings.max_batch,
-        max_in_flight=settings.executor_threads,
+        max_in_flight=settings.batches_in_flight or settings.executor_threads,
     )
 
 

@@ -41,6 +41,7 @@ log = logging.getLogger("wordsim.server")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MAX_CHILDREN = 1024
 UNMATCHED = "unmatched"
 """Route label of a request no route matched (404, 405 and the like)."""
 
@@ -85,12 +86,28 @@ for _operation in ("search", "words"):  # present at 0 from the start, so rate()
     MILVUS_ERRORS.labels(operation=_operation)
 
 
+_children: dict[tuple[str | None, str, int], tuple] = {}
+"""(route's full name, method, status) -> its request counter and latency histogram: found
+once, not per request (``labels`` validates and locks). Bounded: routes, methods and
+statuses are few, and an unknown method is refused before a route is matched."""
+
+
 def observe_request(request: Request, status: int, started: float | None) -> None:
     """Count one answered request and its latency (called by the response middleware)."""
-    route = request.route.name.rsplit(".", 1)[-1] if request.route else UNMATCHED
-    REQUESTS.labels(route=route, method=request.method, status=str(status)).inc()
+    full = request.route.name if request.route else None
+    key = (full, request.method, status)
+    children = _children.get(key)
+    if children is None:
+        route = full.rsplit(".", 1)[-1] if full else UNMATCHED
+        children = (
+            REQUESTS.labels(route=route, method=request.method, status=str(status)),
+            LATENCY.labels(route=route),
+        )
+        if len(_children) < MAX_CHILDREN:
+            _children[key] = children
+    children[0].inc()
     if started is not None:
-        LATENCY.labels(route=route).observe(time.perf_counter() - started)
+        children[1].observe(time.perf_counter() - started)
 
 
 def timed(histogram: Histogram, fn: Callable, *args):

@@ -133,10 +133,11 @@ def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
     # With a threshold and no count, the answer is every word at or above it (up to the cap).
     default_k = settings.max_top_k if filters.min_score is not None else settings.default_top_k
     top_k = _top_k(_single(params, "top_k"), settings, default_k)
-    shape = Query("", top_k, filters, optional_choice(params, "collection"), score_mode(params))
+    collection, score = optional_choice(params, "collection"), score_mode(params)
     if isinstance(raw, list):
+        shape = Query("", top_k, filters, collection, score)
         return BatchQuery(tuple(_item(text, shape, settings) for text in _bounded(raw, settings)))
-    return replace(shape, text=valid_text(raw, "usr_input", settings))
+    return Query(valid_text(raw, "usr_input", settings), top_k, filters, collection, score)
 
 
 def _bounded(raw: list, settings: Settings) -> list:

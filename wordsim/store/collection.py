@@ -30,6 +30,9 @@ log = logging.getLogger("wordsim.store")
 
 LITE_FILTER_EF = 4096
 """HNSW candidates a filtered search asks Milvus Lite for."""
+MAX_CACHED_PARAMS = 256
+"""Kinds of search (limit, filtered, radius) whose ``search_params`` are kept: the radius
+comes from a client's threshold, so the kinds are bounded."""
 
 
 class WordStore:
@@ -40,6 +43,8 @@ class WordStore:
         self.settings = settings
         self.name = name or settings.collection
         """The collection or alias read: the service reads the alias, the ingest a version."""
+        self._params: dict[tuple, dict] = {}
+        self._output_fields: dict[tuple[str, ...], list[str]] = {}
 
     @classmethod
     def open(cls, settings: Settings):
@@ -149,36 +154,54 @@ class WordStore:
         """One Milvus search for several query vectors (nq = len(vectors)); ``spec`` may be
         just a number of hits."""
         spec = SearchSpec(spec) if isinstance(spec, int) else spec
-        params: dict = {"ef": max(self.settings.search_ef, spec.limit)}
-        if self.settings.is_milvus_lite:
-            if spec.expr:
-                # Milvus Lite filters HNSW's candidate list, so a narrow filter would leave few
-                # hits; more candidates keep them (the server filters inside the graph search).
-                params["ef"] = max(params["ef"], LITE_FILTER_EF)
-        elif spec.radius is not None:
-            params["radius"] = spec.radius  # range search; Milvus Lite has none: the caller filters
+        fields = self._output_fields.get(spec.fields) or self._fields_for(spec.fields)
         res = self.client.search(
             self.name,
-            data=[v.tolist() for v in vectors],
+            data=vectors.tolist(),  # one conversion for the batch (pymilvus packs lists fastest)
             limit=spec.limit,
             filter=spec.expr,
-            output_fields=[*OUTPUT_FIELDS, *spec.fields],
-            search_params={"metric_type": METRIC, "params": params},
+            output_fields=fields,
+            search_params=self._search_params(spec),
             timeout=self.settings.milvus_timeout_s,
         )
-        out = []
-        for found in res:
-            hits = [
-                Hit(
-                    int(h["id"]),
-                    float(h["distance"]),
-                    **{k: h["entity"][k] for k in (*OUTPUT_FIELDS, *spec.fields)},
-                )
-                for h in found
-            ]
-            hits.sort(key=lambda h: (-h.distance, h.id))
-            out.append(hits)
-        return out
+        return [_hits(found, fields) for found in res]
+
+    def _fields_for(self, extra: tuple[str, ...]) -> list[str]:
+        fields = self._output_fields[extra] = [*OUTPUT_FIELDS, *extra]
+        return fields
+
+    def _search_params(self, spec: SearchSpec) -> dict:
+        """The ``search_params`` of ``spec``, built once per kind of search (pymilvus copies
+        them, never changes them)."""
+        key = (spec.limit, bool(spec.expr), spec.radius)
+        params = self._params.get(key)
+        if params is None:
+            inner: dict = {"ef": max(self.settings.search_ef, spec.limit)}
+            if self.settings.is_milvus_lite:
+                if spec.expr:
+                    # Milvus Lite filters HNSW's candidate list, so a narrow filter would leave few
+                    # hits; more candidates keep them (the server filters inside the graph search).
+                    inner["ef"] = max(inner["ef"], LITE_FILTER_EF)
+            elif spec.radius is not None:
+                inner["radius"] = spec.radius  # range search; Milvus Lite has none: the caller filters
+            params = {"metric_type": METRIC, "params": inner}
+            if len(self._params) < MAX_CACHED_PARAMS:
+                self._params[key] = params
+        return params
+
+
+def _hits(found, fields: list[str]) -> list[Hit]:
+    """pymilvus' hits of one query as ours, best first (ties by id)."""
+    hits = []
+    for h in found:
+        entity = h["entity"]
+        hits.append(Hit(int(h["id"]), float(h["distance"]), **{k: entity[k] for k in fields}))
+    hits.sort(key=_rank)
+    return hits
+
+
+def _rank(h: Hit) -> tuple[float, int]:
+    return -h.distance, h.id
 
 
 def _id_filter(id_from: int | None, id_to: int | None) -> str:
