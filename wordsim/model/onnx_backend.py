@@ -52,4 +52,8 @@ def open_session(model_path: Path, threads: int = 0):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads if threads > 0 else (os.cpu_count() or 1)
     options.inter_op_num_threads = 1
+    # Spinning keeps idle intra-op threads busy-waiting for the next operator: on cores
+    # shared with Milvus (the ingest's inserts, the server's searches) that CPU is taken
+    # from Milvus, and batches encode no faster for it (bench/RESULTS.md, encoder variants).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])

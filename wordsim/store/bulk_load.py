@@ -107,7 +107,9 @@ class WordLoader(WordStore):
     def compact(self, timeout_s: float = COMPACT_TIMEOUT_S) -> None:
         """Merge the small segments an insert leaves behind: fewer segments to search, and
         the index built once per final segment. Passes repeat while they reduce the
-        segment count; one pass may leave a remainder segment that the next does not merge."""
+        segment count and leave two or more small segments (below half the largest) that
+        could still merge; a lone small remainder has nothing to merge with, and a pass
+        that finds nothing to do still costs seconds."""
         deadline = time.monotonic() + timeout_s
         segments = self._segment_count()
         while True:
@@ -119,10 +121,13 @@ class WordLoader(WordStore):
                     )
                     return
                 time.sleep(POLL_S)
-            after = self._segment_count()
+            rows = self._segment_rows()
+            after = None if rows is None else len(rows)
             if segments is None or after is None or after >= segments:
                 return
             log.info("compacted %s: %d segments -> %d", self.name, segments, after)
+            if sum(r < max(rows) / 2 for r in rows) < 2:
+                return
             segments = after
 
     def index_scalar_fields(self) -> None:
@@ -142,8 +147,13 @@ class WordLoader(WordStore):
 
     def _segment_count(self) -> int | None:
         """Flushed segments of the collection (None where Milvus cannot tell: Milvus Lite)."""
+        rows = self._segment_rows()
+        return None if rows is None else len(rows)
+
+    def _segment_rows(self) -> list[int] | None:
+        """Rows of each flushed segment (None where Milvus cannot tell: Milvus Lite)."""
         try:
-            return len(self.client.list_persistent_segments(self.name))
+            return [int(s.num_rows) for s in self.client.list_persistent_segments(self.name)]
         except Exception:  # Milvus Lite does not implement it
             return None
 
