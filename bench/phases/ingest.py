@@ -21,7 +21,7 @@ IDLE_CORES = 0.25
 """Milvus counts as idle below this many cores (set above what its idle housekeeping uses)."""
 LOAD_REFUSAL = "get memory failed when checkSegmentSize"
 """Milvus' log line when its query node cannot read its own memory use and so refuses a segment."""
-_OK_LINE = re.compile(r"collection (\S+): (\d+) rows, source: (\d+) words -> (\w+)")
+_OK_LINE = re.compile(r"collection (\S+)(?: \(\S+\))?: (\d+) rows, source: (\d+) words -> (\w+)")
 _WROTE_LINE = re.compile(
     r"wrote (\d+) words in ([\d.]+) s: encode ([\d.]+) s \((\d+) words/s\), "
     r"insert ([\d.]+) s \((\d+) rows/s\)"

@@ -7,6 +7,9 @@ from bench.report.format import table
 
 ENCODER_TARGET_MS = 0.6
 FIRST_ANSWER_TARGET_S = 360
+E2E_OVER_PARTS_MAX = 1.10
+DEFAULT = "ours_w1t2"
+SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OOD phrases"))
 HEAD = ["variant", "p50 ms", "CPU ms / word", "max abs Δ vs torch", "batches: words/s", "p50 of each round"]
 
 
@@ -56,3 +59,53 @@ def first_answer_section(r: dict) -> list[str]:
         f"- Milestones (first log line of each): {marks}.",
         "",
     ]
+
+
+def _row(target: str, measured: str, value: float, limit: float) -> dict:
+    return {
+        "target": target,
+        "measured": measured,
+        "ratio": value / limit,
+        "verdict": "PASS" if value <= limit else "MISS",
+    }
+
+
+def speed2_targets(r: dict) -> list[dict]:
+    """The speed issue's own targets: c=1 end to end against its two parts measured alone,
+    the encoder's one word, and a clean clone's first answer."""
+    out = []
+    search = r["search"]["by_ef"][str(r["search"]["configured_ef"])]
+    svc = r["services"].get(DEFAULT)
+    for key, lat_key, label in SETS:
+        enc = r["encoder"]["encode_one_ms"][key]["p50"]
+        s50 = search[key]["latency_ms"]["p50"]
+        if svc:
+            e2e = svc[lat_key]["latency_ms"]["p50"]
+            parts = enc + s50
+            out.append(
+                _row(
+                    f"W1T2 c=1 e2e p50 ≤ {E2E_OVER_PARTS_MAX}× (encoder alone + search alone), {label}",
+                    f"{e2e:.2f} / ({enc:.2f} + {s50:.2f}) ms = {e2e / parts:.2f}×",
+                    e2e / parts,
+                    E2E_OVER_PARTS_MAX,
+                )
+            )
+        out.append(
+            _row(
+                f"encoder one word p50 ≤ {ENCODER_TARGET_MS} ms, {label}",
+                f"{enc:.2f} ms",
+                enc,
+                ENCODER_TARGET_MS,
+            )
+        )
+    fa = r.get("first_answer")
+    if fa and fa.get("first_answer_s"):
+        out.append(
+            _row(
+                f"clean clone make run to first correct answer ≤ {FIRST_ANSWER_TARGET_S / 60:g} min",
+                f"{fa['first_answer_s']:.0f} s",
+                fa["first_answer_s"],
+                FIRST_ANSWER_TARGET_S,
+            )
+        )
+    return out
