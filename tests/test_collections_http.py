@@ -153,11 +153,13 @@ def test_health_lists_collections_default_first(two_collections, static):
     body = httpx.get(two_collections.url + "/health", timeout=30).json()
     assert [c["name"] for c in body["collections"]] == ["words", "semantic"]
     assert body["collections"][0]["model"] == body["model"] and body["collections"][0]["rows"] == body["rows"]
+    assert body["collections"][0]["index"] == body["index"]
     assert body["collections"][1] == {
         "name": "semantic",
         "kind": "word2vec",
         "model": static.fingerprint,
         "rows": 213,
+        "index": {"type": "HNSW", "state": "built", "indexed_rows": 213, "rows": 213},
     }
 
 
