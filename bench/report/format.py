@@ -18,6 +18,10 @@ SHORT = {
 """Each configuration as the targets and the analysis name it."""
 
 
+SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OOD phrases"))
+"""The two query sets: key in the search results, key in a service's results, label."""
+
+
 def ms(x: float) -> str:
     return f"{x:.2f}"
 

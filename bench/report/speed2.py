@@ -3,13 +3,12 @@ variants, and a clean clone's ``make run`` to its first answer."""
 
 from __future__ import annotations
 
-from bench.report.format import table
+from bench.phases.plan import DEFAULT
+from bench.report.format import SETS, table
 
 ENCODER_TARGET_MS = 0.6
 FIRST_ANSWER_TARGET_S = 360
 E2E_OVER_PARTS_MAX = 1.10
-DEFAULT = "ours_w1t2"
-SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OOD phrases"))
 HEAD = ["variant", "p50 ms", "CPU ms / word", "max abs Δ vs torch", "batches: words/s", "p50 of each round"]
 
 

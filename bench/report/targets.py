@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.phases.ingest import LOAD_REFUSAL
 from bench.phases.plan import CONCURRENCY, ORIGINALS, OURS
 from bench.probes.protocol import TOP_K
-from bench.report.format import SHORT, context, table
+from bench.report.format import SETS, SHORT, context, table
 from bench.report.speed2 import speed2_targets
 from bench.report.versus import versus_targets
 from bench.units import GB
@@ -25,7 +25,6 @@ NOT_SERVED = (
     "from growing segments through Milvus' interim IVF index (nlist 128, nprobe 16): `ef` changes "
     "nothing, and recall and search latency are not the HNSW index's; a later load fails outright."
 )
-SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OOD phrases"))
 
 
 def _check(target: str, measured: str, value: float, limit: float, at_most: bool) -> dict:
