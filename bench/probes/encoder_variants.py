@@ -24,22 +24,11 @@ import numpy as np
 from bench.probes.protocol import emit
 from wordsim.ingest.wordlist import jieba_dict_path
 from wordsim.model.loader import encoder_for
-from wordsim.model.onnx_backend import OnnxEncoder
+from wordsim.model.onnx_backend import OnnxEncoder, open_session
 from wordsim.model.onnx_export import _export, cache_paths
 from wordsim.model.source import resolve_model
 from wordsim.model.torch_backend import TorchEncoder
 from wordsim.settings import load_settings
-
-
-def session(path: Path, threads: int, spinning: bool):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def eager_export(reference: TorchEncoder, folder: Path) -> Path:
@@ -61,7 +50,7 @@ def make_variants(source, exports: dict[str, Path], tokenizer_path: Path):
     for export, path in exports.items():
         for threads, spinning in ((1, False), (2, False), (2, True)):  # 1 thread never waits: no spin
             name = f"{export}, {threads} thread(s), spinning {'on' if spinning else 'off'}"
-            yield name, OnnxEncoder(source, session(path, threads, spinning), tokenizer_path)
+            yield name, OnnxEncoder(source, open_session(path, threads, spinning), tokenizer_path)
 
 
 def delta(encoder, words: list[str], truth: np.ndarray) -> float:

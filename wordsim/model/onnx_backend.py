@@ -44,7 +44,7 @@ class OnnxEncoder(BaseEncoder):
         return self.session.run(None, self.tokenize(texts))[0].astype(np.float32, copy=False)
 
 
-def open_session(model_path: Path, threads: int = 0):
+def open_session(model_path: Path, threads: int = 0, spinning: bool = False):
     """An inference session on the CPU; ``threads`` 0 = one per core."""
     import onnxruntime as ort
 
@@ -55,5 +55,5 @@ def open_session(model_path: Path, threads: int = 0):
     # Spinning keeps idle intra-op threads busy-waiting for the next operator: on cores
     # shared with Milvus (the ingest's inserts, the server's searches) that CPU is taken
     # from Milvus, and batches encode no faster for it (bench/RESULTS.md, encoder variants).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
