@@ -153,3 +153,64 @@ def test_a_request_that_goes_away_does_not_stop_its_batch_mates():
     first, kept, cancelled, batcher = asyncio.run(main())
     assert cancelled and [h.id for h in first] == [100] and [h.id for h in kept] == [300]
     assert batcher.in_flight == 0 and batcher.batches == 2
+
+
+async def until(condition, what: str) -> None:
+    """Wait on the loop until ``condition()`` holds (a state, not a duration: the bound
+    only stops a broken test from hanging)."""
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_queries_encoded_while_a_search_runs_share_the_next_search():
+    backends = FakeBackends()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=2)
+            tasks = [asyncio.create_task(batcher.query(t, 2)) for t in ("a", "bb", "ccc")]
+            # "a" is in its search (held by the gate); "bb" and "ccc" are encoded meanwhile,
+            # one after the other on the second thread, and wait for that search to end.
+            await until(lambda: len(backends.encode_calls) == 3 and batcher.in_flight == 1, "bb, ccc encoded")
+            assert backends.search_calls == []
+            backends.gate.set()
+            return await asyncio.gather(*tasks), batcher
+
+    results, batcher = asyncio.run(main())
+    assert backends.encode_calls == [["a"], ["bb"], ["ccc"]]
+    assert backends.search_calls == [(1, 2), (2, 2)]  # one search for both, not one each
+    assert [[h.id for h in r] for r in results] == [[100, 101], [200, 201], [300, 301]]
+    assert batcher.in_flight == 0 and batcher.batches == 3
+
+
+class Broken(BaseException):
+    """Not an ``Exception``: what the search's own error handling does not catch."""
+
+
+def test_a_search_thread_that_breaks_fails_its_queries_and_the_waiting_ones_and_the_next_is_answered():
+    backends = FakeBackends()
+    broken = {"once": True}
+    search = backends.search
+
+    def breaking_search(vectors, spec):
+        if broken.pop("once", False):
+            backends.gate.wait(5)
+            raise Broken("thread torn down")
+        return search(vectors, spec)
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            batcher = QueryBatcher(backends.encode, breaking_search, pool, max_batch=8, max_in_flight=2)
+            tasks = [asyncio.create_task(batcher.query(t, 1)) for t in ("a", "bb", "ccc")]
+            await until(lambda: len(backends.encode_calls) == 3 and batcher.in_flight == 1, "bb, ccc encoded")
+            backends.gate.set()
+            failed = await asyncio.gather(*tasks, return_exceptions=True)
+            await until(lambda: batcher.in_flight == 0, "the broken job ended")
+            return failed, await asyncio.wait_for(batcher.query("dddd", 1), timeout=5)
+
+    failed, later = asyncio.run(main())
+    assert all(isinstance(r, SearchFailed) and "torn down" in str(r) for r in failed)
+    assert [h.id for h in later] == [400]

@@ -62,10 +62,16 @@ LATENCY = Histogram(
     ["route"],
     buckets=LATENCY_BUCKETS,
 )
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 BATCH_SIZE = Histogram(
     "wordsim_batch_size",
-    "Queries answered by one encoder call and one Milvus search (micro-batch size)",
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+    "Queries encoded by one encoder call (micro-batch size)",
+    buckets=BATCH_BUCKETS,
+)
+SEARCH_BATCH_SIZE = Histogram(
+    "wordsim_search_batch_size",
+    "Queries answered by one round of Milvus searches (nq; one search per kind of filter)",
+    buckets=BATCH_BUCKETS,
 )
 ENCODER_SECONDS = Histogram(
     "wordsim_encoder_seconds",
@@ -74,7 +80,7 @@ ENCODER_SECONDS = Histogram(
 )
 SEARCH_SECONDS = Histogram(
     "wordsim_milvus_search_seconds",
-    "Time of one Milvus search (a whole micro-batch)",
+    "Time of one Milvus search (every query encoded while the previous one ran)",
     buckets=LATENCY_BUCKETS,
 )
 CACHE_HITS = Counter("wordsim_answer_cache_hits", "Answers served from the per-worker answer cache")
