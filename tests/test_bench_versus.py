@@ -55,3 +55,19 @@ def test_a_baseline_that_could_not_be_extracted_is_reported_not_judged():
     r = {"versus": {"commit": "5b7f2f1", "error": "git archive failed"}}
     assert versus_targets(r) == []
     assert "Not measured: git archive failed" in "\n".join(versus_section(r))
+
+
+def test_the_baseline_at_our_ef_is_information_beside_the_judged_ratio():
+    r = _results(4.0, 300.0)
+    same = {"cpu_ms_per_request": 8.0, "p50_ms": 8.5, "c16_rps": 250.0, "errors": 0}
+    r["versus"]["rounds"]["baseline_same_ef"] = [same]
+    r["versus"]["medians"]["baseline_same_ef"] = {
+        k: same[k] for k in ("cpu_ms_per_request", "p50_ms", "c16_rps")
+    }
+    r["versus"].update(search_ef=512, c16_ratio_same_ef=300.0 / 250.0)
+    targets = versus_targets(r)
+    assert [t["verdict"] for t in targets] == ["MISS", "PASS", "info"]
+    assert "ef=512 too" in targets[2]["target"] and "300 / 250 req/s = 1.20×" in targets[2]["measured"]
+    text = "\n".join(versus_section(r))
+    assert text.count("| baseline_same_ef |") == 1
+    assert "WORDSIM_SEARCH_EF=512, our ef; its own default is 256): c=16 throughput 1.20×." in text

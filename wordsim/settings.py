@@ -139,13 +139,12 @@ class Settings:
     """Most items in one request: words of ``usr_input`` as a JSON list, pairs of
     ``/compare``, words of ``POST /words``."""
     max_batch: int = 32
-    """Most queries answered by one encoder call and one Milvus search (concurrent
-    requests are batched; a lone request is never delayed)."""
+    """Most queries in one encoder call, and in one Milvus search (concurrent requests are
+    batched; a lone request is never delayed)."""
     batches_in_flight: int = 0
-    """Micro-batches of one collection encoded and searched at once; 0 = as many as
-    ``executor_threads``. 1: every query waiting meanwhile joins the next batch, so Milvus
-    gets fewer, larger searches (less CPU per request on both sides) but encoding no longer
-    overlaps searching."""
+    """Micro-batches of one collection encoded at once; 0 = as many as ``executor_threads``.
+    Whatever this is, each collection has one Milvus search in flight at a time: the queries
+    encoded while it runs go to Milvus together in the next one (fewer, larger searches)."""
     answer_cache_size: int = 10000
     """Answers kept in the per-worker LRU cache; 0 disables it."""
     cache_check_interval_s: float = 5.0

@@ -125,9 +125,12 @@ def search_probes(uri: str, milvus_root: int, inner_port: int, settings) -> dict
     base = ["--vectors", str(vectors), "--ef", str(settings.search_ef), "--collection", settings.collection]
     base += ["--limit", str(PROBE_QUERIES)]
     out: dict = {}
-    run = run_logged(probe_cmd("search_probe", *base, "--uri", uri), child_env(), "probe_forwarded.log")
-    out["forwarded"] = run.result()
     milvus = [p.pid for p in descendants(milvus_root) if p.name() == "milvus"]
+    sweep = ["--milvus-pid", str(milvus[0])] if milvus else []
+    run = run_logged(
+        probe_cmd("search_probe", *base, *sweep, "--uri", uri), child_env(), "probe_forwarded.log"
+    )
+    out["forwarded"] = run.result()
     nsenter = shutil.which("nsenter")
     if not milvus or not nsenter:
         out["direct"] = None

@@ -18,10 +18,13 @@ from bench.phases.plan import CONCURRENCY, SERVER_READY_S, WARM_REQUESTS, Plan
 from bench.phases.profile import flame_graph
 from bench.phases.servers import BASELINE_COMMIT, baseline_service, baseline_tree, load, our_service
 from bench.units import MS_PER_S
+from wordsim.settings import load_settings
 
 PROFILES_DIR = BENCH_DIR / "profiles"
 """The flame graphs of the last full run (committed with RESULTS.md)."""
-VARIANTS = ("baseline", "ours")
+VARIANTS = ("baseline", "ours", "baseline_same_ef")
+"""``baseline_same_ef``: the baseline commit searching with this checkout's ``ef``, so that the
+service's own path is compared apart from the index choice (the baseline's default ef is 256)."""
 NO_CACHE = {"WORDSIM_ANSWER_CACHE_SIZE": "0"}
 KEYS = ("cpu_ms_per_request", "p50_ms", "c16_rps")
 
@@ -29,6 +32,9 @@ KEYS = ("cpu_ms_per_request", "p50_ms", "c16_rps")
 def server_for(variant: str, name: str, uri: str, tree: Path) -> Service:
     if variant == "ours":
         return our_service(name, uri, 1, **NO_CACHE)
+    if variant == "baseline_same_ef":
+        ef = str(load_settings().search_ef)
+        return baseline_service(name, uri, 1, tree, **NO_CACHE, WORDSIM_SEARCH_EF=ef)
     return baseline_service(name, uri, 1, tree, **NO_CACHE)
 
 
@@ -84,15 +90,17 @@ def versus_baseline(
             with server_for(variant, f"versus_{variant}_{r}", uri, tree) as svc:
                 res = measure(svc, queries[:n1], queries[n1:], queries[-WARM_REQUESTS:], plan.tp_s)
                 runs[variant].append(res)
-                if profile and r == plan.versus_rounds - 1:
+                if profile and r == plan.versus_rounds - 1 and variant in ("baseline", "ours"):
                     graphs[variant] = flame_graphs(svc, queries[n1:], variant, plan.profile_s, where)
     medians = {v: {k: statistics.median(x[k] for x in rs) for k in KEYS} for v, rs in runs.items()}
-    base, ours = medians["baseline"], medians["ours"]
+    base, ours, same_ef = medians["baseline"], medians["ours"], medians["baseline_same_ef"]
     return {
         "commit": BASELINE_COMMIT,
+        "search_ef": load_settings().search_ef,
         "rounds": runs,
         "medians": medians,
         "cpu_ratio": ours["cpu_ms_per_request"] / base["cpu_ms_per_request"],
         "c16_ratio": ours["c16_rps"] / base["c16_rps"],
+        "c16_ratio_same_ef": ours["c16_rps"] / same_ef["c16_rps"],
         "flame_graphs": graphs,
     }

@@ -6,16 +6,21 @@
 
 Run twice by the bench with the same code: through the LocalMilvus forwarder, and (when
 ``nsenter`` may enter the server's network namespace) straight to Milvus' own port, so
-the forwarder's share of a search is measured rather than guessed. Prints one JSON line.
+the forwarder's share of a search is measured rather than guessed. With ``--milvus-pid``
+(the first run), also Milvus' own CPU per query for searches of nq = 1 … 32 queries at two
+values of ef, every combination once per round, rounds interleaved: what batching the
+waiting queries into one search saves. Prints one JSON line.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from bench.common import summarize
 from bench.probes.protocol import TOP_K, emit, parser
@@ -25,6 +30,11 @@ WARMUP = 30
 OUTPUT_FIELDS = ["text"]
 BATCH = 16
 """Queries per call in the batched probe: what one search for 16 waiting requests would cost."""
+SWEEP_NQ = (1, 2, 4, 8, 16, 32)
+SWEEP_EFS = (256, 512)
+SWEEP_QUERIES = 384
+"""Queries per combination and round (a multiple of every nq)."""
+SWEEP_ROUNDS = 2
 
 
 def timed(fn, items) -> dict[str, float]:
@@ -41,6 +51,41 @@ def timed(fn, items) -> dict[str, float]:
     return summarize(lat) | {"client_cpu_ms": cpu_ms}
 
 
+def nq_sweep(client, args, vectors: np.ndarray, milvus) -> list[dict]:
+    """Per (ef, nq): Milvus' CPU ms per query and the p50 ms of one call, medians of the rounds."""
+    queries = np.resize(vectors, (SWEEP_QUERIES, vectors.shape[1]))
+    runs: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for r in range(SWEEP_ROUNDS):
+        combos = [(ef, nq) for ef in SWEEP_EFS for nq in SWEEP_NQ]
+        for ef, nq in combos if r % 2 == 0 else combos[::-1]:
+            params = {"metric_type": "IP", "params": {"ef": max(ef, args.top_k)}}
+            lat = []
+            cpu0 = _cpu_s(milvus)
+            for i in range(0, SWEEP_QUERIES, nq):
+                t0 = time.perf_counter()
+                client.search(
+                    args.collection, data=queries[i : i + nq].tolist(), limit=args.top_k,
+                    output_fields=OUTPUT_FIELDS, search_params=params,
+                )  # fmt: skip
+                lat.append((time.perf_counter() - t0) * MS_PER_S)
+            cpu_ms = (_cpu_s(milvus) - cpu0) * MS_PER_S / SWEEP_QUERIES
+            runs.setdefault((ef, nq), []).append((cpu_ms, statistics.median(lat)))
+    return [
+        {
+            "ef": ef,
+            "nq": nq,
+            "milvus_cpu_ms_per_query": statistics.median(c for c, _ in rs),
+            "call_p50_ms": statistics.median(p for _, p in rs),
+        }
+        for (ef, nq), rs in sorted(runs.items())
+    ]
+
+
+def _cpu_s(proc) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
 def main(argv: list[str] | None = None) -> int:
     from pymilvus import MilvusClient
 
@@ -51,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ef", type=int, required=True)
     p.add_argument("--top-k", type=int, default=TOP_K)
     p.add_argument("--limit", type=int, help="only the first N vectors")
+    p.add_argument("--milvus-pid", type=int, help="the milvus process: measure its CPU per query by nq")
     args = p.parse_args(argv)
     vectors = np.load(args.vectors)[: args.limit]
     client = MilvusClient(uri=args.uri)
@@ -70,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         "search_no_output_fields_ms": timed(lambda v: search(v, None), vectors),
         f"search_batch{BATCH}_ms": timed(search, batches),
     }
+    if args.milvus_pid:
+        result["nq_sweep"] = nq_sweep(client, args, vectors, psutil.Process(args.milvus_pid))
     client.close()
     emit(result)
     return 0

@@ -83,7 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     for variant, runs in res["rounds"].items():
         for i, run in enumerate(runs):
             print(f"{variant} round {i}: {json.dumps(run)}")
-    print(json.dumps({k: res[k] for k in ("commit", "medians", "cpu_ratio", "c16_ratio", "flame_graphs")}))
+    print(
+        json.dumps(
+            {
+                k: res[k]
+                for k in ("commit", "medians", "cpu_ratio", "c16_ratio", "c16_ratio_same_ef", "flame_graphs")
+            }
+        )
+    )
     return 0
 
 

@@ -33,7 +33,28 @@ def probe_table(r: dict) -> list[str]:
         "*direct* enters Milvus' network namespace with nsenter, bypassing the forwarder):",
         "",
     ]
-    return out + table(["call", "n", "p50 ms", "p99 ms", "client CPU ms per call"], rows)
+    out += table(["call", "n", "p50 ms", "p99 ms", "client CPU ms per call"], rows)
+    return out + nq_sweep_table((probes.get("forwarded") or {}).get("nq_sweep"))
+
+
+def nq_sweep_table(sweep: list[dict] | None) -> list[str]:
+    """Milvus' CPU per query by queries per call: why the service batches its searches."""
+    if not sweep:
+        return []
+    efs = sorted({row["ef"] for row in sweep})
+    by = {(row["ef"], row["nq"]): row for row in sweep}
+    rows = [
+        [nq]
+        + [f"{by[ef, nq]['milvus_cpu_ms_per_query']:.2f} / {ms(by[ef, nq]['call_p50_ms'])}" for ef in efs]
+        for nq in sorted({row["nq"] for row in sweep})
+    ]
+    out = [
+        "Milvus' CPU per query when one call carries nq queries (the same probe, through the forwarder; "
+        "CPU of the milvus process over the calls / queries, and the p50 of one call; medians of "
+        "interleaved rounds):",
+        "",
+    ]
+    return out + table(["nq", *(f"ef={ef}: Milvus CPU ms / query / call p50 ms" for ef in efs)], rows)
 
 
 def recall_section(r: dict) -> list[str]:

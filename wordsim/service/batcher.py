@@ -129,20 +129,24 @@ class QueryBatcher:
             with self._lock:
                 taken, self._ready, self._searching = taken + self._ready, [], False
             if taken:
-                loop.call_soon_threadsafe(_deliver, [p for p, _ in taken], [SearchFailed(str(exc))] * len(taken))
+                loop.call_soon_threadsafe(
+                    _deliver, [p for p, _ in taken], [SearchFailed(str(exc))] * len(taken)
+                )
             raise
 
     def _search_all(self, taken: list[Encoded]) -> list[list[Hit] | Exception]:
         """Per query, its hits or its search's failure: one Milvus call per kind of search."""
+        specs = [spec for (_, spec, _), _ in taken]
         results: list[list[Hit] | Exception] = [[] for _ in taken]
         groups: dict[tuple, list[int]] = {}
-        for i, ((_, spec, _), _) in enumerate(taken):
+        for i, spec in enumerate(specs):
             groups.setdefault(spec.group(), []).append(i)
         for members in groups.values():
-            first = taken[members[0]][0][1]
-            spec = SearchSpec(max(taken[i][0][1].limit for i in members), first.expr, first.radius, first.fields)
+            first = specs[members[0]]
+            limit = max(specs[i].limit for i in members)
             vectors = np.stack([taken[i][1] for i in members])
             try:
+                spec = SearchSpec(limit, first.expr, first.radius, first.fields)
                 hits = metrics.timed(metrics.SEARCH_SECONDS, self.search, vectors, spec)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
                 metrics.MILVUS_ERRORS.labels(operation="search").inc()
@@ -150,7 +154,7 @@ class QueryBatcher:
                     results[i] = SearchFailed(str(exc))
                 continue
             for i, found in zip(members, hits, strict=True):
-                results[i] = found[: taken[i][0][1].limit]
+                results[i] = found[: specs[i].limit]
         return results
 
     def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list[Exception | None]]:
