@@ -49,11 +49,6 @@ def server_config(data_dir: str, authenticated: bool = False):
     # their own at any time, also while an index is being built on the segments merged.
     cfg.set("dataCoord.compaction.indexBasedCompaction", "false")
     cfg.set("dataCoord.compaction.enableAutoCompaction", "false")
-    # One sealed segment for the whole dictionary: by Milvus' estimate of a row (the vector
-    # plus the longest text and pos allowed) it needs ~570 MB, and the 512 MB default split
-    # it in two (327,680 + 21,366 rows), so every search ran HNSW twice (bench/RESULTS.md:
-    # a third less Milvus CPU per query with one segment).
-    cfg.set("dataCoord.segment.maxSize", 1024)
     return cfg
 
 
