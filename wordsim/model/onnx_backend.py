@@ -56,4 +56,7 @@ def open_session(model_path: Path, threads: int = 0, spinning: bool = False):
     # shared with Milvus (the ingest's inserts, the server's searches) that CPU is taken
     # from Milvus, and batches encode no faster for it (bench/RESULTS.md, encoder variants).
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    # Where spinning is on, threads would go on spinning between runs too (a core busy for
+    # nothing while the caller waits for Milvus): they stop as soon as a run returns.
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
