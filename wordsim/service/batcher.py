@@ -3,8 +3,8 @@ share one encoder call, and the queries encoded while a Milvus search runs share
 search (nq = their number).
 
 Per request, most of the CPU goes to fixed costs of a model call and, above all, of a
-Milvus RPC (bench/RESULTS.md: Milvus' CPU per query falls by more than half from nq=1 to
-nq=16). So encoding runs on any free worker thread, but each collection has at most one
+Milvus search call (bench/RESULTS.md, section 2: Milvus' CPU per query by queries per call).
+So encoding runs on any free worker thread, but each collection has at most one
 search in flight: whatever is encoded meanwhile waits for it and goes to Milvus together.
 The thread that finds no search running makes the search itself, so a lone request is
 never delayed and crosses no extra thread. One query never fails another: when the
