@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from bench.common import summarize
+from bench.common import cpu_s, summarize
 from bench.probes.protocol import TOP_K, emit, parser
 from bench.units import MS_PER_S
 
@@ -60,7 +60,7 @@ def nq_sweep(client, args, vectors: np.ndarray, milvus) -> list[dict]:
         for ef, nq in combos if r % 2 == 0 else combos[::-1]:
             params = {"metric_type": "IP", "params": {"ef": max(ef, args.top_k)}}
             lat = []
-            cpu0 = _cpu_s(milvus)
+            cpu0 = cpu_s(milvus)
             for i in range(0, SWEEP_QUERIES, nq):
                 t0 = time.perf_counter()
                 client.search(
@@ -68,7 +68,7 @@ def nq_sweep(client, args, vectors: np.ndarray, milvus) -> list[dict]:
                     output_fields=OUTPUT_FIELDS, search_params=params,
                 )  # fmt: skip
                 lat.append((time.perf_counter() - t0) * MS_PER_S)
-            cpu_ms = (_cpu_s(milvus) - cpu0) * MS_PER_S / SWEEP_QUERIES
+            cpu_ms = (cpu_s(milvus) - cpu0) * MS_PER_S / SWEEP_QUERIES
             runs.setdefault((ef, nq), []).append((cpu_ms, statistics.median(lat)))
     return [
         {
@@ -79,11 +79,6 @@ def nq_sweep(client, args, vectors: np.ndarray, milvus) -> list[dict]:
         }
         for (ef, nq), rs in sorted(runs.items())
     ]
-
-
-def _cpu_s(proc) -> float:
-    t = proc.cpu_times()
-    return t.user + t.system
 
 
 def main(argv: list[str] | None = None) -> int:
