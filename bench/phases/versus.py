@@ -29,12 +29,12 @@ NO_CACHE = {"WORDSIM_ANSWER_CACHE_SIZE": "0"}
 KEYS = ("cpu_ms_per_request", "p50_ms", "c16_rps")
 
 
-def server_for(variant: str, name: str, uri: str, tree: Path) -> Service:
+def server_for(variant: str, name: str, uri: str, tree: Path, ef: int) -> Service:
+    """The server of ``variant``; ``ef``: ours, given to ``baseline_same_ef``."""
     if variant == "ours":
         return our_service(name, uri, 1, **NO_CACHE)
     if variant == "baseline_same_ef":
-        ef = str(load_settings().search_ef)
-        return baseline_service(name, uri, 1, tree, **NO_CACHE, WORDSIM_SEARCH_EF=ef)
+        return baseline_service(name, uri, 1, tree, **NO_CACHE, WORDSIM_SEARCH_EF=str(ef))
     return baseline_service(name, uri, 1, tree, **NO_CACHE)
 
 
@@ -82,12 +82,13 @@ def versus_baseline(
 ) -> dict:
     """``plan.versus_rounds`` interleaved rounds of both variants; medians and ratios."""
     tree = tree or baseline_tree()
+    ef = load_settings().search_ef
     n1 = plan.n_dict
     runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
     graphs: dict[str, dict] = {}
     for r in range(plan.versus_rounds):
         for variant in VARIANTS if r % 2 == 0 else VARIANTS[::-1]:
-            with server_for(variant, f"versus_{variant}_{r}", uri, tree) as svc:
+            with server_for(variant, f"versus_{variant}_{r}", uri, tree, ef) as svc:
                 res = measure(svc, queries[:n1], queries[n1:], queries[-WARM_REQUESTS:], plan.tp_s)
                 runs[variant].append(res)
                 if profile and r == plan.versus_rounds - 1 and variant in ("baseline", "ours"):
@@ -96,7 +97,7 @@ def versus_baseline(
     base, ours, same_ef = medians["baseline"], medians["ours"], medians["baseline_same_ef"]
     return {
         "commit": BASELINE_COMMIT,
-        "search_ef": load_settings().search_ef,
+        "search_ef": ef,
         "rounds": runs,
         "medians": medians,
         "cpu_ratio": ours["cpu_ms_per_request"] / base["cpu_ms_per_request"],
