@@ -3,8 +3,8 @@
     python sanic_milvus.py            # serves on WORDSIM_HOST:WORDSIM_PORT (127.0.0.1:8848)
     curl -d usr_input=教师 http://127.0.0.1:8848/vector_similarity
 
-``create_app(settings, encoder=None, store=None)`` builds the app: the encoder and the
-Milvus client are opened once per worker before it serves, unless passed in. The
+``create_app(settings, backends=None)`` builds the app: each served collection's encoder
+and Milvus client are opened once per worker before it serves, unless passed in. The
 endpoints are in ``wordsim/service/``.
 """
 
@@ -17,11 +17,10 @@ from functools import partial
 
 from sanic import Sanic
 
-from wordsim.service.answers import dumps
-from wordsim.service.collections import attach_collection_listeners, open_others
-from wordsim.service.lifecycle import attach_listeners, open_backends
+from wordsim.service.lifecycle import Backends, attach_listeners, close_backends, open_backends
 from wordsim.service.metrics import prepare_multiprocess_dir
 from wordsim.service.oversize import LingeringHttpProtocol
+from wordsim.service.render import dumps
 from wordsim.service.routes import attach_endpoints
 from wordsim.settings import Settings, configure_logging, load_settings
 
@@ -31,10 +30,10 @@ APP_NAME = "wordsim"
 
 
 def create_app(
-    settings: Settings | None = None, encoder=None, store=None, name: str = APP_NAME, others=None
+    settings: Settings | None = None, backends: Backends | None = None, name: str = APP_NAME
 ) -> Sanic:
-    """The Sanic app; ``encoder``/``store`` may be injected (tests, single process), and
-    ``others``: {collection: (encoder, store)} of the other served collections."""
+    """The Sanic app; ``backends``: {collection: (encoder, store)} already opened (the
+    single-process server's preflight, tests), used as given and not closed by the app."""
     settings = settings or load_settings()
     app = Sanic(name, dumps=dumps)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
@@ -42,10 +41,8 @@ def create_app(
     app.config.RESPONSE_TIMEOUT = settings.request_timeout_s + 5
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
-    app.ctx.encoder, app.ctx.store, app.ctx.owns_store = encoder, store, store is None
-    app.ctx.other_backends = others or {}
+    app.ctx.backends = backends or {}
     attach_listeners(app)
-    attach_collection_listeners(app)
     attach_endpoints(app)
     return app
 
@@ -81,19 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Preflight in this process, so a wrong model or a missing collection stops here
         # with one clear message instead of inside every worker.
-        encoder, store = open_backends(settings)
-        others = open_others(settings)
+        backends = open_backends(settings)
     except Exception as exc:
         log.error("cannot start: %s", exc)
         return 2
     prepare_multiprocess_dir(settings.workers)  # before any worker starts (see metrics)
     if settings.workers == 1:
-        app = create_app(settings, encoder=encoder, store=store, others=others)
-        app.run(**serve_options(settings), single_process=True)
+        app = create_app(settings, backends)
+        try:
+            app.run(**serve_options(settings), single_process=True)
+        finally:
+            close_backends(backends)
         return 0
-    store.close()
-    for _, other_store in others.values():
-        other_store.close()
+    close_backends(backends)
     from sanic.worker.loader import AppLoader
 
     loader = AppLoader(factory=partial(create_app, settings))

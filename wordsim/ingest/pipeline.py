@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wordsim.ingest.vector_source import ingest_encoder, words_and_model
-from wordsim.ingest.versions import choose_target, switch
+from wordsim.ingest.target import choose_target, switch
+from wordsim.ingest.vector_source import IngestModel, words_and_model
 from wordsim.ingest.wordlist import Word
 from wordsim.model.source import ModelNotFoundError
 from wordsim.settings import Settings
@@ -191,11 +191,11 @@ class Writer(threading.Thread):
                 self.error = exc
 
 
-def write_chunks(settings: Settings, store, model, todo: list[Chunk], *, progress: bool) -> None:
+def write_chunks(settings: Settings, store, model: IngestModel, todo: list[Chunk], *, progress: bool) -> None:
     """Encode ``todo`` and write it, creating the collection first if it does not exist."""
     from tqdm import tqdm
 
-    encoder = ingest_encoder(settings, model)
+    encoder = model.encoder
     if not store.exists():
         store.create(encoder.dim, model.fingerprint, sum(len(c.words) for c in todo))
     bar = tqdm(

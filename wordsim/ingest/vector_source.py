@@ -9,55 +9,57 @@ speech are stored where the word is in jieba's dictionary (0 and "" elsewhere).
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from pathlib import Path
 
-from wordsim.ingest.wordlist import SourceReport, Word, jieba_dict_path, read_words
-from wordsim.model.kinds import kind_of
+from wordsim.ingest.wordlist import SourceReport, Word, jieba_dict_path, read_words, selected, text_problem
+from wordsim.model.kinds import kind_of, open_encoder
 from wordsim.settings import Settings
-from wordsim.store.schema import TEXT_MAX_BYTES
 
 log = logging.getLogger("wordsim.ingest")
 
 
-def words_and_model(settings: Settings, options):
-    """(SourceReport, model) for ``options``; the model has a ``fingerprint``, and
-    :func:`ingest_encoder` turns it into an encoder."""
+class IngestModel:
+    """The model of one ingest run: its fingerprint known at once (a resumed, complete
+    load needs no model), its encoder opened on first use and then reused, so that a
+    rebuild (load, then carry the added words over) loads the model once."""
+
+    def __init__(self, settings: Settings, kind: str, *, source=None, encoder=None) -> None:
+        self.settings, self.kind, self.source = settings, kind, source
+        if encoder is not None:
+            self.encoder = encoder  # fills the cached property
+
+    @property
+    def fingerprint(self) -> str:
+        return (self.source or self.encoder).fingerprint
+
+    @cached_property
+    def encoder(self):
+        return open_encoder(self.settings, self.kind, source=self.source)
+
+
+def words_and_model(settings: Settings, options) -> tuple[SourceReport, IngestModel]:
+    """(SourceReport, model) for ``options``."""
     kind = options.kind or kind_of(settings, settings.collection)
     if kind == "word2vec":
-        from wordsim.model.static import StaticEncoder
-
-        encoder = StaticEncoder.load(str(options.source or settings.word2vec_path))
-        return table_words(encoder, options.limit, options.id_ranges), encoder
+        # The table is the word list as well as the encoder: it is read once, here.
+        encoder = open_encoder(settings, kind, location=options.source)
+        report = table_words(encoder, options.limit, options.id_ranges)
+        return report, IngestModel(settings, kind, encoder=encoder)
     from wordsim.model.source import resolve_model
 
-    source = options.source or jieba_dict_path()
-    return read_words(source, limit=options.limit, id_ranges=options.id_ranges), resolve_model(settings)
-
-
-def ingest_encoder(settings: Settings, model):
-    """The encoder for ``model`` (a static table is its own encoder)."""
-    if hasattr(model, "encode"):
-        return model
-    from wordsim.model.loader import encoder_for
-
-    return encoder_for(settings, model)
+    report = read_words(options.source or jieba_dict_path(), limit=options.limit, id_ranges=options.id_ranges)
+    return report, IngestModel(settings, kind, source=resolve_model(settings))
 
 
 def table_words(encoder, limit: int | None = None, id_ranges=None) -> SourceReport:
     """The vector file's words as a word list: id = position, jieba's freq/pos attached."""
     jieba = {w.text: w for w in read_words(jieba_dict_path()).words}
     report = SourceReport(path=Path(encoder.source.location))
-    for i, text in enumerate(encoder.table.words):
-        if limit is not None and i >= limit:
-            break
-        report.lines += 1
-        if id_ranges and not any(a <= i < b for a, b in id_ranges):
-            continue
-        if not text.strip():
-            report.bad_lines.append((i + 1, "blank word"))
-            continue
-        if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
-            report.bad_lines.append((i + 1, f"word longer than {TEXT_MAX_BYTES} UTF-8 bytes"))
+    for i, text in selected(encoder.table.words, report, limit, id_ranges):
+        problem = "blank word" if not text.strip() else text_problem(text)
+        if problem:
+            report.bad_lines.append((i + 1, problem))
             continue
         known = jieba.get(text)
         report.words.append(Word(i, text, known.freq if known else 0, known.pos if known else ""))

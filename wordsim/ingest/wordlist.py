@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from wordsim.store.schema import POS_MAX_BYTES, TEXT_MAX_BYTES
 
+T = TypeVar("T")
 _JIEBA_LINE = re.compile(r"^(?P<word>.+?)\s+(?P<freq>\d+)(?:\s+(?P<pos>\S+))?$")
 
 
@@ -58,6 +61,30 @@ def parse_line(raw: str) -> tuple[str, int, str]:
     return raw, 0, ""
 
 
+def selected(
+    items: Iterable[T], report: SourceReport, limit: int | None, id_ranges
+) -> Iterator[tuple[int, T]]:
+    """(id, item) of the items the run loads: id = 0-based position; ``limit`` keeps the
+    first N, ``id_ranges`` the ids in one of the half-open ranges [a, b). Every item up to
+    the limit counts in ``report.lines``."""
+    for i, item in enumerate(items):
+        if limit is not None and i >= limit:
+            break
+        report.lines += 1
+        if id_ranges and not any(a <= i < b for a, b in id_ranges):
+            continue
+        yield i, item
+
+
+def text_problem(word: str, pos: str = "") -> str | None:
+    """Why a word (and its part of speech) cannot be stored, or None."""
+    if len(word.encode("utf-8")) > TEXT_MAX_BYTES:
+        return f"word longer than {TEXT_MAX_BYTES} UTF-8 bytes"
+    if len(pos.encode("utf-8")) > POS_MAX_BYTES:
+        return f"part of speech longer than {POS_MAX_BYTES} bytes"
+    return None
+
+
 def read_words(
     path: Path,
     *,
@@ -68,12 +95,7 @@ def read_words(
     lines whose id falls in one of the half-open ranges [a, b)."""
     report = SourceReport(path=path)
     with path.open("rb") as fh:
-        for line_id, raw_bytes in enumerate(fh):
-            if limit is not None and line_id >= limit:
-                break
-            report.lines += 1
-            if id_ranges and not any(a <= line_id < b for a, b in id_ranges):
-                continue
+        for line_id, raw_bytes in selected(fh, report, limit, id_ranges):
             lineno = line_id + 1
             try:
                 raw = raw_bytes.decode("utf-8").strip()
@@ -86,11 +108,9 @@ def read_words(
                 report.bad_lines.append((lineno, "blank"))
                 continue
             word, freq, pos = parse_line(raw)
-            if len(word.encode("utf-8")) > TEXT_MAX_BYTES:
-                report.bad_lines.append((lineno, f"word longer than {TEXT_MAX_BYTES} UTF-8 bytes"))
-                continue
-            if len(pos.encode("utf-8")) > POS_MAX_BYTES:
-                report.bad_lines.append((lineno, f"part of speech longer than {POS_MAX_BYTES} bytes"))
+            problem = text_problem(word, pos)
+            if problem:
+                report.bad_lines.append((lineno, problem))
                 continue
             report.words.append(Word(line_id, word, freq, pos))
     return report

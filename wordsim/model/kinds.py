@@ -1,24 +1,31 @@
 """Open the encoder of a model kind (``settings.MODEL_KINDS``): ``bert`` is the configured
 BERT-family model (ONNX Runtime or torch), ``word2vec`` the static table of
 ``WORDSIM_WORD2VEC_PATH``. Both answer ``encode(texts)``, ``encode_one``, ``dim``,
-``fingerprint`` and ``backend``; the static one also ``encode_with_sources``."""
+``fingerprint`` and ``backend``; the static one also ``encode_with_sources``.
+
+The one encoder factory: the server's workers, the ingest and the quality bench all open
+their encoders here.
+"""
 
 from __future__ import annotations
 
 from wordsim.settings import Settings
 
 
-def open_encoder(settings: Settings, kind: str, *, threads: int | None = None):
-    """The encoder of ``kind`` as the settings configure it."""
+def open_encoder(settings: Settings, kind: str, *, threads: int | None = None, source=None, location=None):
+    """The encoder of ``kind`` as the settings configure it; ``source``: the BERT model
+    already resolved (``resolve_model``), ``location``: another word2vec file."""
     if kind == "word2vec":
         from wordsim.model.static import StaticEncoder
 
-        return StaticEncoder.load(settings.word2vec_path, batch_size=settings.encode_batch_size)
+        return StaticEncoder.load(
+            str(location or settings.word2vec_path), batch_size=settings.encode_batch_size
+        )
     if kind == "bert":
         from wordsim.model.loader import encoder_for
         from wordsim.model.source import resolve_model
 
-        return encoder_for(settings, resolve_model(settings), threads=threads)
+        return encoder_for(settings, source or resolve_model(settings), threads=threads)
     raise ValueError(f"unknown model kind {kind!r}")
 
 

@@ -3,13 +3,18 @@ share one encoder call, and the queries encoded while a Milvus search runs share
 search (nq = their number).
 
 Per request, most of the CPU goes to fixed costs of a model call and, above all, of a
-Milvus search call (bench/RESULTS.md, section 2: Milvus' CPU per query by queries per call).
+Milvus search call (bench/RESULTS.md: Milvus' CPU per query by queries per call).
 So encoding runs on any free worker thread, but each collection has at most one
 search in flight: whatever is encoded meanwhile waits for it and goes to Milvus together.
 The thread that finds no search running makes the search itself, so a lone request is
 never delayed and crosses no extra thread. One query never fails another: when the
 encoder refuses a batch, each of its texts is encoded alone and only the ones that fail
 alone fail.
+
+A text is encoded once per request: its vector and where it came from (a static table's
+``vector_source``) travel with the answer, and a repeated search (a filter that dropped
+too many hits) hands the vector back instead of the text. ``/compare`` asks for vectors
+only (no search) through the same batches.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -25,27 +31,54 @@ import numpy as np
 from wordsim.service import metrics
 from wordsim.store.schema import Hit, SearchSpec
 
-Pending = tuple[str, SearchSpec, asyncio.Future]
-Encoded = tuple[Pending, np.ndarray]
+Encode = Callable[[list[str]], tuple[np.ndarray, list[str] | None]]
+"""Texts -> (unit vectors, per text where its vector came from, or None)."""
+Search = Callable[[np.ndarray, SearchSpec], list[list[Hit]]]
 
 
 class SearchFailed(RuntimeError):
     """Milvus could not answer (down, timed out, collection not loaded)."""
 
 
+@dataclass(frozen=True)
+class Found:
+    """One query's answer: its hits (none for a vector-only query), its vector and source."""
+
+    hits: list[Hit]
+    vector: np.ndarray
+    source: str | None = None
+
+
+@dataclass(eq=False)
+class Job:
+    """One query waiting in the batcher (its vector set once encoded, or given)."""
+
+    text: str
+    spec: SearchSpec | None
+    """None: the vector only, no search."""
+    future: asyncio.Future
+    vector: np.ndarray | None = None
+    source: str | None = None
+    found: list[Hit] = field(default_factory=list)
+
+    def answer(self) -> Found:
+        return Found(self.found, self.vector, self.source)
+
+
 class QueryBatcher:
-    """Collects (text, search) queries on the event loop; encodes them in batches on the
-    executor, and searches the encoded ones, one Milvus call per kind of search (same
-    filter) and at most one search at a time."""
+    """Collects queries on the event loop; encodes them in batches on the executor, and
+    searches the encoded ones, one Milvus call per kind of search (same filter) and at
+    most one search at a time."""
 
     def __init__(
         self,
-        encode: Callable[[list[str]], np.ndarray],
-        search: Callable[[np.ndarray, SearchSpec], list[list[Hit]]],
+        encode: Encode,
+        search: Search,
         executor: Executor,
         *,
         max_batch: int,
         max_in_flight: int,
+        meter: metrics.CollectionMetrics,
     ) -> None:
         self.encode = encode
         self.search = search
@@ -53,20 +86,28 @@ class QueryBatcher:
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         """Batches on the executor at once (each encodes; one of them may be searching)."""
-        self.pending: list[Pending] = []
+        self.meter = meter
+        self.pending: list[Job] = []
         self.in_flight = 0
         self.batches = 0
         # Shared by the executor's threads: the queries encoded and not yet searched, and
         # whether a thread is searching (it then searches these too before it returns).
         self._lock = threading.Lock()
-        self._ready: list[Encoded] = []
+        self._ready: list[Job] = []
         self._searching = False
 
-    async def query(self, text: str, spec: SearchSpec | int) -> list[Hit]:
+    async def query(self, text: str, spec: SearchSpec | int, vector: np.ndarray | None = None) -> Found:
         """The nearest words of ``text`` (``spec``: a search, or just a number of hits);
-        raises what the encoder or Milvus raised."""
+        ``vector``: its vector, already encoded. Raises what the encoder or Milvus raised."""
+        return await self._submit(text, SearchSpec(spec) if isinstance(spec, int) else spec, vector)
+
+    async def vector(self, text: str) -> Found:
+        """The vector of ``text`` and its source, encoded in the same batches (no search)."""
+        return await self._submit(text, None, None)
+
+    async def _submit(self, text: str, spec: SearchSpec | None, vector: np.ndarray | None) -> Found:
         future = asyncio.get_running_loop().create_future()
-        self.pending.append((text, SearchSpec(spec) if isinstance(spec, int) else spec, future))
+        self.pending.append(Job(text, spec, future, vector))
         self._launch()
         return await future
 
@@ -76,7 +117,6 @@ class QueryBatcher:
         while self.pending and self.in_flight < self.max_in_flight:
             batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
             self.in_flight += 1
-            metrics.BATCH_SIZE.observe(len(batch))
             loop = asyncio.get_running_loop()
             try:
                 job = loop.run_in_executor(self.executor, self._run, batch, loop)
@@ -85,7 +125,7 @@ class QueryBatcher:
                 job.set_exception(SearchFailed(f"the service is stopping: {exc}"))
             job.add_done_callback(partial(self._finished, batch))
 
-    def _finished(self, batch: list[Pending], job: asyncio.Future) -> None:
+    def _finished(self, batch: list[Job], job: asyncio.Future) -> None:
         """On the loop, when a batch's job is done: free its slot, start the next. Answers
         were delivered by the jobs; a job that never ran or broke fails what it left."""
         self.in_flight -= 1
@@ -100,19 +140,22 @@ class QueryBatcher:
         self._launch()
 
     # --- on a worker thread -------------------------------------------------------------
-    def _run(self, batch: list[Pending], loop: asyncio.AbstractEventLoop) -> None:
-        """Encode ``batch``; then, unless a search is running (it takes these vectors
-        along), search every encoded query until none is left."""
-        vectors, errors = self._encode_isolated([text for text, _, _ in batch])
-        failed = [(p, err) for p, err in zip(batch, errors, strict=True) if err is not None]
-        if failed:
-            loop.call_soon_threadsafe(_deliver, [p for p, _ in failed], [err for _, err in failed])
+    def _run(self, batch: list[Job], loop: asyncio.AbstractEventLoop) -> None:
+        """Encode what ``batch`` lacks; answer the vector-only queries and those whose
+        vector is zero (similar to nothing); then, unless a search is running (it takes
+        these along), search every encoded query until none is left."""
+        done, failed = self._encode_batch(batch)
+        if done or failed:
+            jobs = done + [j for j, _ in failed]
+            loop.call_soon_threadsafe(_deliver, jobs, [j.answer() for j in done] + [e for _, e in failed])
+        answered = {id(j) for j in done}
+        searched = [j for j in batch if j.spec is not None and j.vector is not None and id(j) not in answered]
         with self._lock:
-            self._ready.extend((p, vectors[i]) for i, p in enumerate(batch) if errors[i] is None)
+            self._ready.extend(searched)
             if self._searching or not self._ready:
                 return
             self._searching = True
-        taken: list[Encoded] = []
+        taken: list[Job] = []
         try:
             while True:
                 with self._lock:
@@ -120,75 +163,97 @@ class QueryBatcher:
                         self._searching = False
                         return
                     taken, self._ready = self._ready[: self.max_batch], self._ready[self.max_batch :]
-                metrics.SEARCH_BATCH_SIZE.observe(len(taken))
+                self.meter.search_batch_size.observe(len(taken))
                 results = self._search_all(taken)
-                loop.call_soon_threadsafe(_deliver, [p for p, _ in taken], results)
+                loop.call_soon_threadsafe(_deliver, taken, results)
                 taken = []
         except BaseException as exc:
             # Nothing encoded may be left waiting for a search that no thread will make.
             with self._lock:
                 taken, self._ready, self._searching = taken + self._ready, [], False
             if taken:
-                loop.call_soon_threadsafe(
-                    _deliver, [p for p, _ in taken], [SearchFailed(str(exc))] * len(taken)
-                )
+                loop.call_soon_threadsafe(_deliver, taken, [SearchFailed(str(exc))] * len(taken))
             raise
 
-    def _search_all(self, taken: list[Encoded]) -> list[list[Hit] | Exception]:
-        """Per query, its hits or its search's failure: one Milvus call per kind of search."""
-        specs = [spec for (_, spec, _), _ in taken]
-        results: list[list[Hit] | Exception] = [[] for _ in taken]
+    def _encode_batch(self, batch: list[Job]) -> tuple[list[Job], list[tuple[Job, Exception]]]:
+        """Set the vector of every job that lacks one; returns the jobs answered without a
+        search and the jobs whose text the encoder refused."""
+        todo = [j for j in batch if j.vector is None]
+        failed: list[tuple[Job, Exception]] = []
+        if todo:
+            self.meter.batch_size.observe(len(todo))
+            vectors, sources, errors = self._encode_isolated([j.text for j in todo])
+            for i, j in enumerate(todo):
+                if errors[i] is not None:
+                    failed.append((j, errors[i]))
+                else:
+                    j.vector, j.source = vectors[i], None if sources is None else sources[i]
+        # A zero vector (a static table knows nothing of the text) scores 0 with every
+        # word: no search can rank anything for it.
+        done = [j for j in batch if j.vector is not None and (j.spec is None or not j.vector.any())]
+        return done, failed
+
+    def _search_all(self, taken: list[Job]) -> list[Found | Exception]:
+        """Per query, its answer or its search's failure: one Milvus call per kind of search."""
+        results: list[Found | Exception] = [None] * len(taken)  # type: ignore[list-item]
         groups: dict[tuple, list[int]] = {}
-        for i, spec in enumerate(specs):
-            groups.setdefault(spec.group(), []).append(i)
+        for i, j in enumerate(taken):
+            groups.setdefault(j.spec.group(), []).append(i)
         for members in groups.values():
-            first = specs[members[0]]
-            limit = max(specs[i].limit for i in members)
-            vectors = np.stack([taken[i][1] for i in members])
+            first = taken[members[0]].spec
+            limit = max(taken[i].spec.limit for i in members)
+            vectors = np.stack([taken[i].vector for i in members])
             try:
                 spec = SearchSpec(limit, first.expr, first.radius, first.fields)
-                hits = metrics.timed(metrics.SEARCH_SECONDS, self.search, vectors, spec)
+                hits = metrics.timed(self.meter.search_seconds, self.search, vectors, spec)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
-                metrics.MILVUS_ERRORS.labels(operation="search").inc()
+                self.meter.search_errors.inc()
                 for i in members:
                     results[i] = SearchFailed(str(exc))
                 continue
             for i, found in zip(members, hits, strict=True):
-                results[i] = found[: specs[i].limit]
+                taken[i].found = found[: taken[i].spec.limit]
+                results[i] = taken[i].answer()
         return results
 
-    def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list[Exception | None]]:
+    def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list | None, list[Exception | None]]:
         """Encode ``texts`` together; if that fails, each alone, so that only a text the
         encoder refuses by itself fails (its row of vectors is then left zero)."""
+        seconds = self.meter.encoder_seconds
         try:
-            return metrics.timed(metrics.ENCODER_SECONDS, self.encode, texts), [None] * len(texts)
+            vectors, sources = metrics.timed(seconds, self.encode, texts)
+            return vectors, sources, [None] * len(texts)
         except Exception as exc:
             if len(texts) == 1:
-                return np.zeros((1, 0), dtype=np.float32), [exc]
+                return np.zeros((1, 0), dtype=np.float32), None, [exc]
         rows: list[np.ndarray | None] = []
+        sources: list[str | None] = []
         errors: list[Exception | None] = []
         for text in texts:
             try:
-                rows.append(metrics.timed(metrics.ENCODER_SECONDS, self.encode, [text])[0])
+                one, one_source = metrics.timed(seconds, self.encode, [text])
+                rows.append(one[0])
+                sources.append(None if one_source is None else one_source[0])
                 errors.append(None)
             except Exception as exc:
                 rows.append(None)
+                sources.append(None)
                 errors.append(exc)
         dim = next((len(r) for r in rows if r is not None), 0)
         vectors = np.zeros((len(texts), dim), dtype=np.float32)
         for i, row in enumerate(rows):
             if row is not None:
                 vectors[i] = row
-        return vectors, errors
+        return vectors, sources, errors
 
 
-def _deliver(queries: list[Pending], results: list) -> None:
-    """On the loop: each query's hits or exception. A request that went away meanwhile
+def _deliver(jobs: list[Job], results: list) -> None:
+    """On the loop: each query's answer or exception. A request that went away meanwhile
     has its future cancelled (or already failed): it is skipped."""
-    for (_, _, future), result in zip(queries, results, strict=True):
-        if future.done():
+    for job, result in zip(jobs, results, strict=True):
+        if job.future.done():
             continue
         if isinstance(result, BaseException):
-            future.set_exception(result)
+            job.future.set_exception(result)
         else:
-            future.set_result(result)
+            job.future.set_result(result)

@@ -12,8 +12,9 @@ from wordsim.service import metrics
 class AnswerCache:
     """Bounded LRU of response bodies. Used from the event loop only, so no lock."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, meter: metrics.CollectionMetrics) -> None:
         self.maxsize = maxsize
+        self.meter = meter
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self.generation: Hashable = None
         self.hits = 0
@@ -25,10 +26,10 @@ class AnswerCache:
         if body is not None:
             self._items.move_to_end(key)
             self.hits += 1
-            metrics.CACHE_HITS.inc()
+            self.meter.cache_hits.inc()
         else:
             self.misses += 1
-            metrics.CACHE_MISSES.inc()
+            self.meter.cache_misses.inc()
         return body
 
     def put(self, key: Hashable, body: bytes) -> None:

@@ -6,73 +6,77 @@ the same validation and normalisation), answered ``{"a", "b", "distance"}`` wher
 reports it. Several: a JSON body ``{"pairs": [["医生", "护士"], ...]}`` (at most
 ``WORDSIM_MAX_INPUTS``), answered ``{"results": [...]}`` in the same order. Optional everywhere:
 ``collection`` and ``score=calibrated``.
+
+The same path as a similarity query: parse -> the collection's answer cache (per pair)
+-> its batcher (each distinct text encoded once, in the batches concurrent queries share)
+-> render. A collection that now holds another model's vectors refuses here too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
 
 import numpy as np
 from sanic import Request, response
 from sanic.exceptions import BadRequest
 
-from wordsim.service.answers import dumps
-from wordsim.service.collections import Served, pick
-from wordsim.service.lifecycle import run_blocking
-from wordsim.service.query import _collect, _single, optional_choice, score_mode, valid_text
-from wordsim.service.scoring import render_pair
+from wordsim.service import params as p
+from wordsim.service.render import JSON_TYPE, dumps, render_pair
+from wordsim.service.served import pick
+from wordsim.settings import Settings
 
-"""Most pairs in one ``/compare`` request (one encoder call for all their texts)."""
+PAIRS_EXAMPLE = '[["医生", "护士"]]'
 
 
-def _pairs(params: dict[str, list[Any]], settings) -> list[tuple[str, str]]:
-    raw_pairs = _single(params, "pairs")
+def parse_pairs(params: p.Params, settings: Settings) -> list[tuple[str, str]]:
+    """The validated, normalised pairs: ``a`` and ``b``, or ``pairs``."""
+    raw_pairs = p.single(params, "pairs")
     if raw_pairs is None:
-        a, b = _single(params, "a"), _single(params, "b")
+        a, b = p.single(params, "a"), p.single(params, "b")
         if a is None or b is None:
             raise BadRequest(
-                'give a and b (e.g. a=医生&b=护士), or a JSON body {"pairs": [["医生", "护士"]]}'
+                f'give a and b (e.g. a=医生&b=护士), or a JSON body {{"pairs": {PAIRS_EXAMPLE}}}'
             )
-        if not isinstance(a, str) or not isinstance(b, str):
-            raise BadRequest("a and b must be strings")
-        return [(valid_text(a, "a", settings), valid_text(b, "b", settings))]
+        return [(p.valid_text(a, "a", settings), p.valid_text(b, "b", settings))]
     if "a" in params or "b" in params:
         raise BadRequest("give either a and b, or pairs, not both")
-    if not isinstance(raw_pairs, list) or not raw_pairs:
-        raise BadRequest('pairs must be a non-empty JSON list such as [["医生", "护士"]]')
-    if len(raw_pairs) > settings.max_inputs:
-        raise BadRequest(f"at most {settings.max_inputs} pairs per request, not {len(raw_pairs)}")
     out = []
-    for i, pair in enumerate(raw_pairs):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) for t in pair)):
+    for i, pair in enumerate(p.bounded_list(raw_pairs, "pairs", settings, PAIRS_EXAMPLE)):
+        if not (isinstance(pair, list) and len(pair) == 2):
             raise BadRequest(f"pairs[{i}] must be a list of two strings")
         out.append(
-            (valid_text(pair[0], f"pairs[{i}][0]", settings), valid_text(pair[1], f"pairs[{i}][1]", settings))
+            (
+                p.valid_text(pair[0], f"pairs[{i}][0]", settings),
+                p.valid_text(pair[1], f"pairs[{i}][1]", settings),
+            )
         )
     return out
 
 
-def _encode(served: Served, texts: list[str]) -> tuple[np.ndarray, list[str] | None]:
-    if served.reports_sources:
-        return served.encoder.encode_with_sources(texts)
-    return served.encoder.encode(texts), None
-
-
 async def compare(request: Request) -> response.HTTPResponse:
     """Similarity of ``a`` and ``b`` (or of each of ``pairs``) under one collection's model."""
-    settings = request.app.ctx.settings
-    params = _collect(request)
-    served = pick(request.app.ctx, optional_choice(params, "collection"))
-    score = score_mode(params)
-    pairs = _pairs(params, settings)
-    texts = sorted({t for pair in pairs for t in pair})
-    vectors, sources = await run_blocking(request.app, _encode, served, texts)
-    row = {t: i for i, t in enumerate(texts)}
-    answers = []
-    for a, b in pairs:
-        ia, ib = row[a], row[b]
-        distance = float(np.dot(vectors[ia], vectors[ib]))
-        pair_sources = None if sources is None else [sources[ia], sources[ib]]
-        answers.append(render_pair(served, a, b, distance, score, pair_sources))
-    body = answers[0] if "pairs" not in params else {"results": answers}
-    return response.json(body, dumps=dumps)
+    ctx = request.app.ctx
+    params = p.collect(request)
+    served = pick(ctx, p.optional_choice(params, "collection"))
+    score = p.score_mode(params)
+    pairs = parse_pairs(params, ctx.settings)
+    served.refuse_if_mismatched()
+    calibration = served.calibrated() if score else None
+    keys = [("compare", a, b, score) for a, b in pairs]
+    bodies = [served.cache.get(key) for key in keys]
+    missing = [i for i, body in enumerate(bodies) if body is None]
+    if missing:
+        texts = list(dict.fromkeys(t for i in missing for t in pairs[i]))
+        found = dict(
+            zip(texts, await asyncio.gather(*(served.batcher.vector(t) for t in texts)), strict=True)
+        )
+        for i in missing:
+            a, b = pairs[i]
+            distance = float(np.dot(found[a].vector, found[b].vector))
+            bodies[i] = dumps(
+                render_pair(a, b, distance, calibration, (found[a].source, found[b].source))
+            ).encode()
+            served.cache.put(keys[i], bodies[i])
+    if "pairs" not in params:
+        return response.raw(bodies[0], content_type=JSON_TYPE)
+    return response.raw(b'{"results":[' + b",".join(bodies) + b"]}", content_type=JSON_TYPE)

@@ -8,8 +8,8 @@ from typing import Any
 from sanic import Request, response
 from sanic.exceptions import SanicException, ServiceUnavailable
 
-from wordsim.service.answers import dumps
 from wordsim.service.oversize import classify, linger_after_answer
+from wordsim.service.render import dumps
 
 log = logging.getLogger("wordsim.server")
 

@@ -1,10 +1,10 @@
-"""Probes, answered from memory (the watch loop keeps ``app.ctx.status`` fresh):
+"""Probes, answered from memory (the refresh loop keeps each served collection fresh):
 
 - ``/livez``: the process serves requests. For a liveness probe: restart the worker if it fails.
-- ``/readyz``: model loaded, Milvus reachable, collection loaded and complete. For a readiness
-  probe: send no traffic while it fails; it recovers by itself.
-- ``/health``: what a person or a monitor wants to see: model, backend, collection, row counts;
-  503 while Milvus does not answer.
+- ``/readyz``: the default collection's model loaded, Milvus reachable, collection loaded and
+  complete. For a readiness probe: send no traffic while it fails; it recovers by itself.
+- ``/health``: what a person or a monitor wants to see: model, backend, collection, row counts,
+  every served collection; 503 while Milvus does not answer.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from sanic import Request, response
 
-from wordsim.service.answers import dumps
-from wordsim.service.collections import collections_health
 from wordsim.service.errors import error_body
+from wordsim.service.render import dumps
+from wordsim.service.served import default_of
 
 
 async def livez(request: Request) -> response.HTTPResponse:
@@ -23,13 +23,12 @@ async def livez(request: Request) -> response.HTTPResponse:
 
 
 async def readyz(request: Request) -> response.HTTPResponse:
-    ctx = request.app.ctx
-    status = ctx.status
+    served = default_of(request.app.ctx)
     checks = {
-        "model": getattr(ctx, "encoder", None) is not None and not status.refusal,
-        "milvus": status.milvus_ok(),
-        "collection_loaded": status.loaded,
-        "collection_complete": status.complete(),
+        "model": served.encoder is not None and not served.refusal,
+        "milvus": served.milvus_ok(),
+        "collection_loaded": served.loaded,
+        "collection_complete": served.complete(),
     }
     if all(checks.values()):
         return response.json({"ok": True, "checks": checks}, dumps=dumps)
@@ -40,18 +39,18 @@ async def readyz(request: Request) -> response.HTTPResponse:
 async def health(request: Request) -> response.HTTPResponse:
     """Model, backend, collection and its row counts; 503 while Milvus does not answer."""
     ctx = request.app.ctx
+    served = default_of(ctx)
     body: dict[str, Any] = {
-        "model": ctx.encoder.fingerprint,
-        "backend": ctx.encoder.backend,
-        "standin": ctx.encoder.source.is_standin,
-        "collection": ctx.settings.collection,
+        "model": served.encoder.fingerprint,
+        "backend": served.encoder.backend,
+        "standin": served.encoder.source.is_standin,
+        "collection": served.name,
     }
-    if ctx.status.refusal:
-        return error_body(503, ctx.status.refusal, **body)
-    if not ctx.status.milvus_ok():
+    if served.refusal:
+        return error_body(503, served.refusal, **body)
+    if not served.milvus_ok():
         return error_body(503, "vector database unavailable", **body)
-    body = {"ok": True, **body, "rows": ctx.status.rows, "source_rows": ctx.status.source_rows}
-    body["index"] = ctx.status.index  # "building": Milvus searches the rows not yet indexed exhaustively
-    if hasattr(ctx, "collections"):
-        body["collections"] = collections_health(ctx)
+    body = {"ok": True, **body, "rows": served.rows, "source_rows": served.source_rows}
+    body["index"] = served.index  # "building": Milvus searches the rows not yet indexed exhaustively
+    body["collections"] = [other.health() for other in ctx.collections.values()]
     return response.json(body, dumps=dumps)

@@ -1,53 +1,85 @@
-"""Per-worker start and stop: open the encoder and the collection, keep the collection
-loaded and the answer cache fresh, close what was opened.
+"""Per-worker start and stop: open every served collection (the default one first), keep
+each loaded and its state fresh with one refresh loop, close what was opened.
 
 Listeners are module functions over ``app.ctx``; :func:`attach_listeners` registers them.
-An encoder or store put in ``app.ctx`` before start (tests, the single-process server)
-is used as given and not closed here.
+Backends handed to ``create_app`` (the single-process server's preflight, tests) are used
+as given and not closed here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
 
 from sanic import Sanic
 
+from wordsim.service import metrics
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
-from wordsim.service.status import CollectionStatus, refresh
+from wordsim.service.served import ServedCollection, encode_texts
 from wordsim.settings import Settings, configure_logging
 from wordsim.store.connection import StoreError
 
 log = logging.getLogger("wordsim.server")
 
-WATCH_TASK = "watch_collection"
+REFRESH_TASK = "refresh_collections"
+WARM_UP_TEXT = "预热分词"
+"""Encoded once at start: loads what a first query would (jieba's dictionary, the session)."""
+
+Backends = dict[str, tuple[Any, Any]]
+"""Collection name -> (encoder, store)."""
 
 
-def open_backends(settings: Settings, encoder=None, store=None):
-    """Load the encoder and open the collection, refusing a mismatched or missing one."""
-    from wordsim.model.loader import encoder_for
-    from wordsim.model.source import resolve_model
+def open_collection(settings: Settings, name: str, kind: str, encoder=None, store=None) -> tuple[Any, Any]:
+    """(encoder, store) of one collection, refusing a missing or mismatched one."""
+    from wordsim.model.kinds import open_encoder
     from wordsim.store.collection import WordStore
 
+    settings = settings.replace(collection=name)
     if encoder is None:
         # One inference thread per call: the executor's threads give the parallelism.
-        encoder = encoder_for(settings, resolve_model(settings), threads=settings.encoder_threads or 1)
+        encoder = open_encoder(settings, kind, threads=settings.encoder_threads or 1)
+        encoder.encode([WARM_UP_TEXT])
     if store is None:
         store = WordStore.open(settings)
+    try:
+        if not store.exists():
+            raise StoreError(
+                f"collection {name!r} ({kind}) does not exist in {settings.milvus_uri}: load it first "
+                f"with python insert_data_to_milvus.py --collection {name}  (or --all-collections)"
+            )
+        store.check_model(encoder.fingerprint)
+        store.require_index()
+        store.ensure_loaded()
+    except Exception:
+        store.close()
+        raise
+    return encoder, store
+
+
+def open_backends(settings: Settings) -> Backends:
+    """Open every served collection, the default first (the server's preflight does this
+    once, so a wrong model or a missing collection stops it with one message)."""
     # pymilvus logs a full traceback for every failed RPC; while Milvus is down that would
     # be dozens of lines per request. The service logs one line per failure instead.
     logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
-    if not store.exists():
-        raise StoreError(
-            f"collection {settings.collection!r} does not exist in {settings.milvus_uri}: "
-            "load the words first with python insert_data_to_milvus.py"
-        )
-    store.check_model(encoder.fingerprint)
-    store.require_index()
-    store.ensure_loaded()
-    return encoder, store
+    opened: Backends = {}
+    try:
+        for name, kind in settings.served_collections:
+            opened[name] = open_collection(settings, name, kind)
+    except Exception:
+        close_backends(opened)
+        raise
+    return opened
+
+
+def close_backends(backends: Backends) -> None:
+    for _, store in backends.values():
+        store.close()
 
 
 async def run_blocking(app: Sanic, fn, *args):
@@ -55,67 +87,84 @@ async def run_blocking(app: Sanic, fn, *args):
     return await asyncio.get_running_loop().run_in_executor(app.ctx.executor, fn, *args)
 
 
-async def open_worker(app: Sanic) -> None:
-    configure_logging()  # a worker process of its own (WORDSIM_WORKERS > 1) starts without it
-    settings: Settings = app.ctx.settings
-    app.ctx.executor = ThreadPoolExecutor(settings.executor_threads, thread_name_prefix="wordsim")
-    app.ctx.encoder, app.ctx.store = await run_blocking(
-        app, open_backends, settings, app.ctx.encoder, app.ctx.store
-    )
-    app.ctx.status = CollectionStatus()
-    await run_blocking(app, refresh, app.ctx.store, app.ctx.status, app.ctx.encoder.fingerprint)
-    app.ctx.cache = AnswerCache(settings.answer_cache_size)
-    app.ctx.cache.observe(app.ctx.status.generation)
-    app.ctx.batcher = new_batcher(app, app.ctx.encoder, app.ctx.store)
-
-
-def new_batcher(app: Sanic, encoder, store) -> QueryBatcher:
-    """The micro-batcher of one collection, on the worker's bounded executor."""
-    settings: Settings = app.ctx.settings
-    return QueryBatcher(
-        encoder.encode,
+def serve(
+    settings: Settings, executor, name: str, kind: str, encoder, store, owned: bool
+) -> ServedCollection:
+    """A collection as this worker serves it: its own cache and batcher on the worker's executor."""
+    meter = metrics.for_collection(name)
+    batcher = QueryBatcher(
+        partial(encode_texts, encoder),
         store.search_many,
-        app.ctx.executor,
+        executor,
         max_batch=settings.max_batch,
         max_in_flight=settings.batches_in_flight or settings.executor_threads,
+        meter=meter,
     )
+    cache = AnswerCache(settings.answer_cache_size, meter)
+    return ServedCollection(name, kind, encoder, store, cache, batcher, meter, owned)
 
 
-async def start_watch(app: Sanic) -> None:
-    app.add_task(watch_collection(app), name=WATCH_TASK)
+async def open_worker(app: Sanic) -> None:
+    configure_logging()  # a worker process of its own (WORDSIM_WORKERS > 1) starts without it
+    ctx, settings = app.ctx, app.ctx.settings
+    ctx.executor = ThreadPoolExecutor(settings.executor_threads, thread_name_prefix="wordsim")
+    given: Backends = ctx.backends or {}
+    ctx.collections = {}
+    for name, kind in settings.served_collections:
+        encoder, store = given.get(name) or await run_blocking(app, open_collection, settings, name, kind)
+        served = serve(settings, ctx.executor, name, kind, encoder, store, owned=name not in given)
+        ctx.collections[name] = served
+        await run_blocking(app, served.refresh)
+        served.cache.observe(served.generation)
 
 
-async def watch_collection(app: Sanic) -> None:
-    """Keep the collection loaded (a restarted Milvus forgets it), its counts fresh for
-    /health, and empty the answer cache whenever the collection changes. Runs on the loop's
-    default executor, so a long reload never takes a request thread."""
-    loop = asyncio.get_running_loop()
-    store, settings, status = app.ctx.store, app.ctx.settings, app.ctx.status
-    while True:
+async def refresh_all(collections: Iterable[ServedCollection], run: Callable[..., Awaitable]) -> None:
+    """One round of the refresh loop: each collection refreshed (``run(fn)`` runs the
+    blocking call off the loop); a failure is recorded on its collection only."""
+    for served in collections:
         try:
-            changed = await loop.run_in_executor(None, refresh, store, status, app.ctx.encoder.fingerprint)
-            if changed and status.refusal:
-                log.error("%s", status.refusal)
-            if app.ctx.cache.observe(status.generation):
-                log.info("collection %s changed: answer cache emptied", settings.collection)
-        except Exception as exc:  # Milvus down: searches answer 503 meanwhile
-            status.failed(str(exc)[:200])
-            log.warning("collection check failed (Milvus unavailable?): %s", str(exc)[:200])
-        await asyncio.sleep(settings.cache_check_interval_s)
+            changed = await run(served.refresh)
+        except Exception as exc:  # Milvus down: its searches answer 503 meanwhile
+            served.failed(str(exc)[:200])
+            log.warning("collection %s check failed (Milvus unavailable?): %s", served.name, str(exc)[:200])
+            continue
+        if changed and served.refusal:
+            log.error("%s", served.refusal)
+        if served.cache.observe(served.generation):
+            log.info("collection %s changed: answer cache emptied", served.name)
 
 
-async def stop_watch(app: Sanic) -> None:
-    await app.cancel_task(WATCH_TASK, raise_exception=False)
+async def refresh_loop(app: Sanic) -> None:
+    """Keep every collection loaded, its counts fresh for /health, and its answer cache
+    emptied whenever it changes. On the loop's default executor, so a long reload never
+    takes a request thread."""
+    loop = asyncio.get_running_loop()
+
+    def run(fn):
+        return loop.run_in_executor(None, fn)
+
+    while True:
+        await asyncio.sleep(app.ctx.settings.cache_check_interval_s)
+        await refresh_all(list(app.ctx.collections.values()), run)
+
+
+async def start_refresh(app: Sanic) -> None:
+    app.add_task(refresh_loop(app), name=REFRESH_TASK)
+
+
+async def stop_refresh(app: Sanic) -> None:
+    await app.cancel_task(REFRESH_TASK, raise_exception=False)
 
 
 async def close_worker(app: Sanic) -> None:
     app.ctx.executor.shutdown(wait=True)
-    if app.ctx.owns_store:
-        app.ctx.store.close()
+    for served in app.ctx.collections.values():
+        if served.owned:
+            served.store.close()
 
 
 def attach_listeners(app: Sanic) -> None:
     app.before_server_start(open_worker)
-    app.after_server_start(start_watch)
-    app.before_server_stop(stop_watch)
+    app.after_server_start(start_refresh)
+    app.before_server_stop(stop_refresh)
     app.after_server_stop(close_worker)

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import (
@@ -63,33 +64,74 @@ LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+# Per collection: its label takes the served collections' names only (CollectionMetrics is
+# made once per served collection at start), so the series are bounded by the settings.
 BATCH_SIZE = Histogram(
     "wordsim_batch_size",
-    "Queries encoded by one encoder call (micro-batch size)",
+    "Queries encoded by one encoder call (micro-batch size), by collection",
+    ["collection"],
     buckets=BATCH_BUCKETS,
 )
 SEARCH_BATCH_SIZE = Histogram(
     "wordsim_search_batch_size",
-    "Queries answered by one round of Milvus searches (nq; one search per kind of filter)",
+    "Queries answered by one round of Milvus searches (nq; one search per kind of filter), by collection",
+    ["collection"],
     buckets=BATCH_BUCKETS,
 )
 ENCODER_SECONDS = Histogram(
     "wordsim_encoder_seconds",
-    "Time of one encoder call (a micro-batch or added words)",
+    "Time of one encoder call (a micro-batch or added words), by collection",
+    ["collection"],
     buckets=LATENCY_BUCKETS,
 )
 SEARCH_SECONDS = Histogram(
     "wordsim_milvus_search_seconds",
-    "Time of one Milvus search (every query encoded while the previous one ran)",
+    "Time of one Milvus search (every query encoded while the previous one ran), by collection",
+    ["collection"],
     buckets=LATENCY_BUCKETS,
 )
-CACHE_HITS = Counter("wordsim_answer_cache_hits", "Answers served from the per-worker answer cache")
-CACHE_MISSES = Counter("wordsim_answer_cache_misses", "Answers not in the answer cache (computed)")
-MILVUS_ERRORS = Counter(
-    "wordsim_milvus_errors", "Milvus calls that failed, by operation (search, words)", ["operation"]
+CACHE_HITS = Counter(
+    "wordsim_answer_cache_hits",
+    "Answers served from the per-worker answer cache, by collection",
+    ["collection"],
 )
-for _operation in ("search", "words"):  # present at 0 from the start, so rate() works
-    MILVUS_ERRORS.labels(operation=_operation)
+CACHE_MISSES = Counter(
+    "wordsim_answer_cache_misses", "Answers not in the answer cache (computed), by collection", ["collection"]
+)
+MILVUS_ERRORS = Counter(
+    "wordsim_milvus_errors",
+    "Milvus calls that failed, by collection and operation (search, words)",
+    ["collection", "operation"],
+)
+
+
+@dataclass(frozen=True)
+class CollectionMetrics:
+    """The metrics of one served collection, their children found once (``labels``
+    validates and locks): the batcher, the answer cache and word management use these."""
+
+    batch_size: Histogram
+    search_batch_size: Histogram
+    encoder_seconds: Histogram
+    search_seconds: Histogram
+    cache_hits: Counter
+    cache_misses: Counter
+    search_errors: Counter
+    words_errors: Counter
+
+
+def for_collection(name: str) -> CollectionMetrics:
+    """The metrics of collection ``name``, present at 0 from the start (so rate() works)."""
+    return CollectionMetrics(
+        BATCH_SIZE.labels(collection=name),
+        SEARCH_BATCH_SIZE.labels(collection=name),
+        ENCODER_SECONDS.labels(collection=name),
+        SEARCH_SECONDS.labels(collection=name),
+        CACHE_HITS.labels(collection=name),
+        CACHE_MISSES.labels(collection=name),
+        MILVUS_ERRORS.labels(collection=name, operation="search"),
+        MILVUS_ERRORS.labels(collection=name, operation="words"),
+    )
 
 
 _children: dict[tuple[str | None, str, int], tuple] = {}

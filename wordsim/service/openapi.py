@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sanic_ext import openapi
 from sanic_ext.extensions.openapi.types import Schema
 
-from wordsim.service.answers import RESULT_KEY
+from wordsim.service.render import RESULT_KEY
 from wordsim.settings import Settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from wordsim.service import compare, handlers, health, metrics, words_api
+from wordsim.service import compare, health, metrics, similarity, words
 from wordsim.service.cors import attach_cors
 from wordsim.service.errors import render_error
 from wordsim.service.middleware import check_api_key, log_access
@@ -37,7 +37,7 @@ def attach_endpoints(app: Sanic) -> None:
     app.on_request(check_api_key)
     app.on_response(log_access)
     for method in ("POST", "GET"):
-        endpoint = document_similarity(settings, method)(_own_function(handlers.vector_similarity))
+        endpoint = document_similarity(settings, method)(_own_function(similarity.vector_similarity))
         app.add_route(endpoint, "/vector_similarity", methods=[method], name=f"similarity_{method.lower()}")
         endpoint = document_compare(settings, method)(_own_function(compare.compare))
         app.add_route(endpoint, "/compare", methods=[method], name=f"compare_{method.lower()}")
@@ -50,9 +50,9 @@ def attach_endpoints(app: Sanic) -> None:
         methods=["GET"],
         name="metrics",
     )
-    add_words = document_words_add(settings)(_own_function(words_api.add_words))
+    add_words = document_words_add(settings)(_own_function(words.add_words))
     app.add_route(add_words, "/words", methods=["POST"], name="words_add")
-    delete_word = document_words_delete()(words_api.delete_word)
+    delete_word = document_words_delete()(words.delete_word)
     app.add_route(delete_word, "/words/<word_id:int>", methods=["DELETE"], name="words_delete")
     attach_page(app)
     app.exception(Exception)(render_error)

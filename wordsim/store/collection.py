@@ -60,11 +60,12 @@ class WordStore:
     def properties(self) -> dict[str, str]:
         return dict(self.client.describe_collection(self.name).get("properties") or {})
 
-    def model_fingerprint(self) -> str | None:
-        return self.properties().get(PROP_MODEL)
+    def model_fingerprint(self, properties: dict[str, str] | None = None) -> str | None:
+        """The model the vectors were built with (from ``properties`` when already read)."""
+        return (self.properties() if properties is None else properties).get(PROP_MODEL)
 
-    def source_rows(self) -> int | None:
-        raw = self.properties().get(PROP_SOURCE_ROWS)
+    def source_rows(self, properties: dict[str, str] | None = None) -> int | None:
+        raw = (self.properties() if properties is None else properties).get(PROP_SOURCE_ROWS)
         return int(raw) if raw else None
 
     def check_model(self, fingerprint: str) -> None:

@@ -11,22 +11,22 @@ the source and rebuild instead.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sanic import Request, response
 from sanic.exceptions import BadRequest, Forbidden, NotFound, SanicException, ServiceUnavailable
 
 from wordsim.service import metrics
-from wordsim.service.answers import dumps
+from wordsim.service import params as p
 from wordsim.service.lifecycle import run_blocking
-from wordsim.service.query import valid_text
+from wordsim.service.render import dumps
+from wordsim.service.served import ServedCollection, default_of
 from wordsim.store.added_words import WordEditor, is_added_id
 from wordsim.store.schema import ADDED_ID_OFFSET, ADDED_ID_SPAN, TEXT_MAX_BYTES
 
 log = logging.getLogger("wordsim.server")
 
-"""Most words one ``POST /words`` may add."""
+WORDS_EXAMPLE = '{"words": ["新词"]}'
 
 
 class Conflict(SanicException):
@@ -40,43 +40,27 @@ def _require_key(request: Request) -> None:
         raise Forbidden("word management is disabled: set WORDSIM_API_KEY to enable it")
 
 
-def _editor(request: Request) -> WordEditor:
-    ctx = request.app.ctx
-    if getattr(ctx, "word_editor", None) is None:
-        ctx.word_editor = WordEditor(ctx.store)
-    return ctx.word_editor
+def _editor(served: ServedCollection) -> WordEditor:
+    if served.editor is None:
+        served.editor = WordEditor(served.store)
+    return served.editor
 
 
 def parse_words(request: Request) -> list[str]:
     """The normalised, validated words of ``{"words": [...]}``, in order."""
-    try:
-        body = json.loads(request.body or b"")
-    except (ValueError, RecursionError):
-        raise BadRequest('send a JSON object such as {"words": ["新词"]}') from None
-    words = body.get("words") if isinstance(body, dict) else None
-    if not isinstance(words, list) or not words:
-        raise BadRequest('"words" must be a non-empty list of strings, e.g. {"words": ["新词"]}')
-    limit = request.app.ctx.settings.max_inputs
-    if len(words) > limit:
-        raise BadRequest(f"at most {limit} words per request, got {len(words)}")
+    settings = request.app.ctx.settings
+    words = p.json_object(request, WORDS_EXAMPLE).get("words")
     texts = []
-    for i, raw in enumerate(words):
-        if not isinstance(raw, str):
-            raise BadRequest(f"words[{i}] must be a string")
-        text = valid_text(raw, f"words[{i}]", request.app.ctx.settings)
+    for i, raw in enumerate(p.bounded_list(words, "words", settings, WORDS_EXAMPLE)):
+        text = p.valid_text(raw, f"words[{i}]", settings)
         if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
             raise BadRequest(f"words[{i}] is longer than {TEXT_MAX_BYTES} bytes in UTF-8")
         texts.append(text)
     return texts
 
 
-def _changed(request: Request) -> None:
-    # This worker's cache now; the others' when their watch loop sees the new version.
-    request.app.ctx.cache.clear()
-
-
-def _unavailable(exc: Exception) -> ServiceUnavailable:
-    metrics.MILVUS_ERRORS.labels(operation="words").inc()
+def _unavailable(served: ServedCollection, exc: Exception) -> ServiceUnavailable:
+    served.meter.words_errors.inc()
     log.warning("word management: Milvus failed: %s", str(exc)[:200])
     return ServiceUnavailable("the vector database is unavailable; try again shortly")
 
@@ -86,18 +70,19 @@ async def add_words(request: Request) -> response.HTTPResponse:
     _require_key(request)
     texts = parse_words(request)
     distinct = list(dict.fromkeys(texts))
-    encoder = request.app.ctx.encoder
+    served = default_of(request.app.ctx)
 
     def encode(batch: list[str]):
-        return metrics.timed(metrics.ENCODER_SECONDS, encoder.encode, batch)
+        return metrics.timed(served.meter.encoder_seconds, served.encoder.encode, batch)
 
     try:
-        words = await run_blocking(request.app, _editor(request).add, distinct, encode)
+        words = await run_blocking(request.app, _editor(served).add, distinct, encode)
     except Exception as exc:
-        raise _unavailable(exc) from None
+        raise _unavailable(served, exc) from None
     by_text = {w.text: w for w in words}
     if any(w.added for w in words):
-        _changed(request)
+        # This worker's cache now; the others' when their refresh loop sees the new version.
+        served.cache.clear()
         log.info("added %d words through the API", sum(w.added for w in words))
     body = {"words": [{"id": by_text[t].id, "text": t, "added": by_text[t].added} for t in texts]}
     return response.json(body, dumps=dumps)
@@ -108,7 +93,8 @@ async def delete_word(request: Request, word_id: int) -> response.HTTPResponse:
     _require_key(request)
     if not 0 <= word_id < ADDED_ID_OFFSET + ADDED_ID_SPAN:  # no such id can exist
         raise NotFound(f"no word has id {word_id}")
-    editor = _editor(request)
+    served = default_of(request.app.ctx)
+    editor = _editor(served)
     try:
         if not is_added_id(word_id):
             if await run_blocking(request.app, editor.texts_of, [word_id]):
@@ -121,9 +107,9 @@ async def delete_word(request: Request, word_id: int) -> response.HTTPResponse:
     except SanicException:
         raise
     except Exception as exc:
-        raise _unavailable(exc) from None
+        raise _unavailable(served, exc) from None
     if text is None:
         raise NotFound(f"no word has id {word_id}")
-    _changed(request)
+    served.cache.clear()
     log.info("deleted added word %d through the API", word_id)
     return response.json({"deleted": {"id": word_id, "text": text}}, dumps=dumps)

@@ -48,8 +48,7 @@ def choose_target(client, settings: Settings, options, fingerprint: str):
 
 def carry_added_words(client, settings: Settings, model, source: str, target: str) -> None:
     """Copy the words POST /words added to ``source`` into ``target``, encoded anew (the
-    rebuild may use another model)."""
-    from wordsim.ingest.vector_source import ingest_encoder
+    rebuild may use another model) by the encoder the load used (``IngestModel``)."""
     from wordsim.store.bulk_load import WordLoader
 
     old, new = WordLoader(client, settings, source), WordLoader(client, settings, target)
@@ -62,7 +61,7 @@ def carry_added_words(client, settings: Settings, model, source: str, target: st
     )
     if not rows:
         return
-    vectors = ingest_encoder(settings, model).encode([r["text"] for r in rows])
+    vectors = model.encoder.encode([r["text"] for r in rows])
     new.write([{**r, "vector": v} for r, v in zip(rows, vectors, strict=True)], upsert=True)
     new.flush()
     log.info("carried %d words added through the API over to %s", len(rows), target)
