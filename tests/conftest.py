@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from config import Settings, load_settings
 from embedding import TorchEncoder, load_encoder
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 from wordsim.model.source import ModelSource, resolve_model
+from wordsim.netutil import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,12 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ID_JIAOSHI, ID_JIAOXUE, ID_RENKE = 161872, 161804, 28946
 # A subset holding them, plus rare characters that all become [UNK] (real ties).
 SUBSET_RANGES = [(0, 600), (28800, 29400), (161500, 162300), (300000, 301000)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def base_env(**extra: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 from pathlib import Path
 
 import psutil
@@ -12,17 +11,12 @@ import pytest
 
 from wordsim.local_milvus.launcher import LocalMilvus, LocalMilvusError
 from wordsim.local_milvus.milvus_config import INNER_PORT
+from wordsim.netutil import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 
 HOST_DIRS = (Path("/tmp/milvus"), Path("/run/milvus"))
 N_ROWS, DIM = 200, 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _snapshot() -> dict[Path, float]:
@@ -48,7 +42,7 @@ def _inner_pid(proc: psutil.Process) -> str:
 @pytest.fixture(scope="module")
 def state(tmp_path_factory: pytest.TempPathFactory):
     before = _snapshot()
-    lm = LocalMilvus(port=_free_port(), data_dir=tmp_path_factory.mktemp("local_milvus") / "milvus")
+    lm = LocalMilvus(port=free_port(), data_dir=tmp_path_factory.mktemp("local_milvus") / "milvus")
     lm.start(timeout=90)
     state = {"lm": lm, "before": before, "procs": _tree(lm)}
     yield state
@@ -89,7 +83,7 @@ def test_second_start_is_refused(state: dict, tmp_path: Path) -> None:
     with pytest.raises(LocalMilvusError, match=f"port {lm.port}.*WORDSIM_LOCAL_MILVUS_PORT"):
         LocalMilvus(port=lm.port, data_dir=tmp_path / "other").start()
     with pytest.raises(LocalMilvusError, match="still running"):
-        LocalMilvus(port=_free_port(), data_dir=lm.data_dir).start()
+        LocalMilvus(port=free_port(), data_dir=lm.data_dir).start()
     assert lm.running
 
 

@@ -19,7 +19,8 @@ import httpx
 import psutil
 import pytest
 
-from conftest import ROOT, base_env, free_port, ingest_cmd
+from conftest import ROOT, base_env, ingest_cmd
+from wordsim.netutil import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 
