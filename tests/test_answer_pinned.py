@@ -1,6 +1,6 @@
 """The HTTP answers, pinned byte for byte: the original shape, key order, float formatting and
 ranking must not change when the code moves. Taken from the code before the ``wordsim/``
-package existed, on the test subset (conftest.SUBSET_RANGES), per backend (Milvus Lite and
+package existed, on the test subset (support.SUBSET_RANGES), per backend (Milvus Lite and
 the Milvus server differ in the last bits of a float)."""
 
 from __future__ import annotations

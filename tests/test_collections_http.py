@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_answer_pinned import PINNED
 
-from conftest import ID_JIAOSHI, RunningServer, run_ingest_process, start_server, stop_server
+from support import ID_JIAOSHI, RunningServer, run_ingest_process, start_server, stop_server
 from wordsim.model.static import StaticEncoder
 from wordsim.model.word2vec import write_word2vec
 from wordsim.service.collections import open_collection

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import run_ingest_process, start_server, stop_server
+from support import run_ingest_process, start_server, stop_server
 from wordsim.service.cors import parse_origins
 from wordsim.settings import load_settings
 

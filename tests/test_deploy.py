@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import yaml
 
-from conftest import ROOT
+from support import ROOT
 from wordsim.settings import ENV_PREFIX, Settings
 
 DEPLOY = ROOT / "deploy"

@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
+from support import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
 
 pytestmark = pytest.mark.slow
 KEY = "相似度计算的结果为："

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from config import load_settings
-from conftest import ROOT, base_env
+from support import ROOT, base_env
 from wordsim.store.bulk_load import WordLoader
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from conftest import ROOT
+from support import ROOT
 
 MAX_LINES = 300
 TOP_LEVEL = ["config.py", "embedding.py", "insert_data_to_milvus.py", "sanic_milvus.py"]

@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from conftest import run_ingest_process, start_server, stop_server
+from support import run_ingest_process, start_server, stop_server
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]

@@ -19,7 +19,7 @@ import pytest
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import run_ingest_process, start_server, stop_server
+from support import run_ingest_process, start_server, stop_server
 from wordsim.service import metrics
 from wordsim.service.batcher import QueryBatcher, SearchFailed
 from wordsim.service.cache import AnswerCache

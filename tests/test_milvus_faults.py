@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from config import load_settings
-from conftest import ID_JIAOSHI, base_env, run_ingest_process, start_server, stop_server
+from support import ID_JIAOSHI, base_env, run_ingest_process, start_server, stop_server
 from wordsim.netutil import free_port
 from wordsim.store.bulk_load import WordLoader
 

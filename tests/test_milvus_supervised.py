@@ -19,7 +19,7 @@ import httpx
 import psutil
 import pytest
 
-from conftest import ROOT, base_env, ingest_cmd
+from support import ROOT, base_env, ingest_cmd
 from wordsim.netutil import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]

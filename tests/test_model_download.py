@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from wordsim.model.source import standin_folder
 
 REPO = "clue/albert_chinese_tiny"

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from embedding import load_encoder
+from support import ROOT
 from wordsim.model import onnx_export
 from wordsim.model.loader import load_onnx_encoder
 from wordsim.model.onnx_export import cache_paths, trusted

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(os.environ.get("WORDSIM_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))

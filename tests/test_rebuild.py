@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pymilvus import MilvusClient
 
-from conftest import SUBSET_RANGES, base_env, run_ingest_process, start_server, stop_server
+from support import SUBSET_RANGES, base_env, run_ingest_process, start_server, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 EXTRA = "--id-range=200000:200500"  # the rebuilt version has 500 more words

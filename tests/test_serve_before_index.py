@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from conftest import run_ingest_process, start_server, stop_server
+from support import run_ingest_process, start_server, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
 

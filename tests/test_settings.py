@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from config import describe_settings, load_settings
-from conftest import ROOT
+from support import ROOT
 
 
 def test_readme_documents_every_variable_and_no_other():

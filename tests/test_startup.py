@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from config import load_settings
-from conftest import ROOT, base_env
+from support import ROOT, base_env
 from wordsim.store.bulk_load import WordLoader
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
+from support import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
 from wordsim.ingest.wordlist import jieba_dict_path, parse_line, read_words
 
 

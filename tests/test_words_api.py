@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import run_ingest_process, start_server, stop_server
+from support import run_ingest_process, start_server, stop_server
 from wordsim.settings import load_settings
 from wordsim.store.added_words import WordEditor, _text_filter, candidate_id, is_added_id
 from wordsim.store.collection import WordStore
