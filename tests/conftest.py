@@ -1,5 +1,6 @@
 """Shared fixtures: the real encoder (offline stand-in weights), real Milvus backends,
-real server processes. Only fixtures: the helpers they use are in support.py."""
+real server processes. Only fixtures: the helpers they use are in support.py, the fakes of
+the unit tests in fakes.py."""
 
 from __future__ import annotations
 

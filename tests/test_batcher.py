@@ -4,35 +4,11 @@ are what a lone query gets; failures reach every waiting query."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
+from fakes import FakeBackends, PickyEncoder
 from wordsim.service.batcher import QueryBatcher, SearchFailed
-from wordsim.store.schema import Hit, SearchSpec
-
-
-class FakeBackends:
-    """Encoder and search that record their calls; search is slow so queries pile up."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.encode_calls: list[list[str]] = []
-        self.search_calls: list[tuple[int, int]] = []
-        self.fail = fail
-        self.gate = threading.Event()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        self.encode_calls.append(list(texts))
-        return np.array([[float(len(t))] for t in texts], dtype=np.float32)
-
-    def search(self, vectors: np.ndarray, spec: SearchSpec) -> list[list[Hit]]:
-        top_k = spec.limit
-        self.gate.wait(5)
-        self.search_calls.append((len(vectors), top_k))
-        if self.fail:
-            raise ConnectionError("milvus down")
-        return [[Hit(int(v[0]) * 100 + i, 1.0 - i / 10, f"w{i}") for i in range(top_k)] for v in vectors]
+from wordsim.store.schema import SearchSpec
 
 
 async def run_queries(backends: FakeBackends, queries: list[tuple[str, int]]):
@@ -73,17 +49,6 @@ def test_lone_query_is_not_delayed():
             return await asyncio.wait_for(batcher.query("教师", 3), timeout=2)
 
     assert len(asyncio.run(one())) == 3
-
-
-class PickyEncoder(FakeBackends):
-    """An encoder that refuses any batch holding the text "bad", as a real one may refuse
-    an input that slipped past validation."""
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if "bad" in texts:
-            self.encode_calls.append(list(texts))
-            raise ValueError("cannot encode 'bad'")
-        return super().encode(texts)
 
 
 def test_a_text_the_encoder_refuses_fails_alone_and_its_batch_mates_are_answered():

@@ -9,13 +9,9 @@ import time
 from types import SimpleNamespace
 
 from config import load_settings
+from fakes import CountingStore, NoMilvus
 from wordsim.service.health import health, livez, readyz
 from wordsim.service.status import CollectionStatus, refresh
-
-
-class NoMilvus:
-    def __getattr__(self, name):
-        raise AssertionError(f"a probe called Milvus: store.{name}")
 
 
 def call(handler, status: CollectionStatus):
@@ -75,35 +71,6 @@ def test_readyz_needs_a_loaded_and_complete_collection():
         "collection_loaded": False,
         "collection_complete": False,
     }
-
-
-class CountingStore:
-    name = "words"
-
-    def __init__(self) -> None:
-        self.rows, self.counts = 10, 0
-        self.index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
-        self.index_calls = 0
-
-    def ensure_loaded(self) -> None:
-        pass
-
-    def generation(self):
-        return ("id", self.rows)
-
-    def count(self) -> int:
-        self.counts += 1
-        return self.rows
-
-    def source_rows(self) -> int:
-        return 10
-
-    def model_fingerprint(self) -> str:
-        return "m"
-
-    def index_state(self) -> dict:
-        self.index_calls += 1
-        return dict(self.index)
 
 
 def test_refresh_recounts_only_when_the_collection_changed():

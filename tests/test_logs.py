@@ -7,21 +7,14 @@ import logging
 
 import pytest
 
+from fakes import FakeClock
 from wordsim.logs import FORMAT, RateLimit, limit_milvus_client_logs
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def logged():
     """A logger writing through a RateLimit(10 s, fake clock) into a string."""
-    clock, out = Clock(), io.StringIO()
+    clock, out = FakeClock(1000.0), io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     limit = RateLimit(10.0, clock=clock)
@@ -81,7 +74,7 @@ def test_traceback_kept_by_default(logged) -> None:
 
 
 def test_one_line_drops_the_traceback_and_keeps_the_exception() -> None:
-    clock, out = Clock(), io.StringIO()
+    clock, out = FakeClock(1000.0), io.StringIO()
     handler = logging.StreamHandler(out)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RateLimit(10.0, one_line=True, clock=clock))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 
 import pytest
 from sanic.exceptions import BadRequest, ServiceUnavailable
 
 from config import load_settings
+from fakes import FakeRequest, form, multipart
 from wordsim.service.answers import RESULT_KEY, dumps, format_hits
 from wordsim.service.cache import AnswerCache
 from wordsim.service.errors import UnsupportedMediaType, body_incomplete, error_body, render_error
@@ -19,32 +19,6 @@ from wordsim.service.query import Query, normalize_text, parse_query
 from wordsim.store.schema import Hit
 
 SETTINGS = load_settings(environ={})
-
-
-@dataclass
-class FakeRequest:
-    """What the parser and the error renderer read of a Sanic request."""
-
-    query_string: str = ""
-    body: bytes = b""
-    content_type: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    method: str = "POST"
-    path: str = "/vector_similarity"
-
-    def __post_init__(self) -> None:
-        self.headers = {"content-type": self.content_type, **self.headers}
-
-
-def form(body: str, query: str = "") -> FakeRequest:
-    return FakeRequest(query, body.encode(), "application/x-www-form-urlencoded")
-
-
-def multipart(**fields: str) -> FakeRequest:
-    parts = "".join(
-        f'--XyZ\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()
-    )
-    return FakeRequest(body=f"{parts}--XyZ--\r\n".encode(), content_type="multipart/form-data; boundary=XyZ")
 
 
 # --- request parsing ------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes import FakeClock, FakeLocalMilvus, GivingUp, NoMilvusProcess, Running
 from wordsim.local_milvus import cli
-from wordsim.local_milvus.launcher import Death, LocalMilvusError
+from wordsim.local_milvus.launcher import Death
 from wordsim.local_milvus.supervisor import STABLE_S, Abandoned, GaveUp, Supervisor, restart_wait
 
 KILLED = Death("milvus", -9, Path("/data/logs"))
@@ -43,53 +44,18 @@ def said(monkeypatch: pytest.MonkeyPatch):
     logger.removeHandler(handler)
 
 
-class FakeServer:
-    """Dies when told; each start fails while ``failures`` remain."""
-
-    uri = "http://127.0.0.1:1"
-
-    def __init__(self, failures: int = 0) -> None:
-        self.death: Death | None = None
-        self.failures = failures
-        self.starts = 0
-
-    def exited(self) -> Death | None:
-        return self.death
-
-    def start(self) -> None:
-        self.starts += 1
-        if self.failures:
-            self.failures -= 1
-            raise LocalMilvusError("port in use")
-        self.death = None
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wait(self, seconds: float) -> bool:
-        self.waits.append(seconds)
-        self.now += seconds
-        return False
-
-
 def test_waits_double_up_to_thirty_seconds() -> None:
     assert [restart_wait(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
 
 
 def test_running_server_is_left_alone() -> None:
-    server, clock = FakeServer(), Clock()
+    server, clock = FakeLocalMilvus(), FakeClock()
     Supervisor(server, 5, wait=clock.wait, clock=clock).check()
     assert server.starts == 0 and clock.waits == []
 
 
 def test_death_is_logged_and_restarted(said: Said) -> None:
-    server, clock = FakeServer(), Clock()
+    server, clock = FakeLocalMilvus(), FakeClock()
     sup = Supervisor(server, 5, wait=clock.wait, clock=clock)
     server.death = KILLED
     sup.check()
@@ -102,7 +68,7 @@ def test_death_is_logged_and_restarted(said: Said) -> None:
 
 
 def test_failed_starts_back_off_then_give_up(said: Said) -> None:
-    server, clock = FakeServer(failures=99), Clock()
+    server, clock = FakeLocalMilvus(failures=99), FakeClock()
     sup = Supervisor(server, 5, wait=clock.wait, clock=clock)
     server.death = KILLED
     with pytest.raises(GaveUp, match="giving up after 5"):
@@ -113,7 +79,7 @@ def test_failed_starts_back_off_then_give_up(said: Said) -> None:
 
 
 def test_crash_loop_gives_up_but_a_stable_run_resets_the_count() -> None:
-    server, clock = FakeServer(), Clock()
+    server, clock = FakeLocalMilvus(), FakeClock()
     sup = Supervisor(server, 3, wait=clock.wait, clock=clock)
     for _ in range(3):  # each restart works, and dies again soon after
         server.death = KILLED
@@ -134,7 +100,7 @@ def test_crash_loop_gives_up_but_a_stable_run_resets_the_count() -> None:
 
 
 def test_zero_restarts_gives_up_at_the_first_death() -> None:
-    server, clock = FakeServer(), Clock()
+    server, clock = FakeLocalMilvus(), FakeClock()
     server.death = KILLED
     with pytest.raises(GaveUp):
         Supervisor(server, 0, wait=clock.wait, clock=clock).check()
@@ -142,27 +108,17 @@ def test_zero_restarts_gives_up_at_the_first_death() -> None:
 
 
 def test_wait_can_abandon_the_restart() -> None:
-    server = FakeServer()
+    server = FakeLocalMilvus()
     server.death = KILLED
     with pytest.raises(Abandoned):
         Supervisor(server, 5, wait=lambda s: True).check()
     assert server.starts == 0
 
 
-class GivingUp:
-    def check(self) -> None:
-        raise GaveUp("local Milvus: giving up after 5 restart(s)")
-
-
-class NoMilvus:
-    def fileno(self) -> int:
-        return -1
-
-
 def test_run_stops_its_command_and_fails_when_milvus_is_given_up(said: Said) -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        code = cli._supervise(NoMilvus(), child, GivingUp())
+        code = cli._supervise(NoMilvusProcess(), child, GivingUp())
         assert code == 1
         assert child.poll() is not None, "the command was left running"
         assert "giving up after 5 restart(s); stopping the command" in said.text
@@ -171,11 +127,6 @@ def test_run_stops_its_command_and_fails_when_milvus_is_given_up(said: Said) -> 
         child.wait()
 
 
-class Running:
-    def check(self) -> None:
-        pass
-
-
 def test_run_returns_the_command_status() -> None:
     child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(7)"])
-    assert cli._supervise(NoMilvus(), child, Running()) == 7
+    assert cli._supervise(NoMilvusProcess(), child, Running()) == 7

@@ -8,9 +8,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from fakes import FakeEditor
 from support import run_ingest_process, start_server, stop_server
 from wordsim.settings import load_settings
-from wordsim.store.added_words import WordEditor, _text_filter, candidate_id, is_added_id
+from wordsim.store.added_words import _text_filter, candidate_id, is_added_id
 from wordsim.store.collection import WordStore
 from wordsim.store.schema import ADDED_ID_OFFSET, ADDED_ID_SPAN
 
@@ -29,16 +30,6 @@ def test_candidate_ids_are_deterministic_after_the_source_and_exact_in_javascrip
 
 def test_text_filter_escapes_quotes_and_backslashes():
     assert _text_filter(['a"b', "c\\d", "新词"]) == 'text in ["a\\"b", "c\\\\d", "新词"]'
-
-
-class FakeEditor(WordEditor):
-    """Ids held by other texts, without Milvus."""
-
-    def __init__(self, held: dict[int, str]) -> None:
-        self.held = held
-
-    def texts_of(self, ids):
-        return {i: self.held[i] for i in ids if i in self.held}
 
 
 def test_an_id_held_by_another_text_is_skipped_deterministically():
