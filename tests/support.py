@@ -1,5 +1,5 @@
-"""Helpers the real-component tests share: paths, the test subset of the dictionary, the
-environment of child processes, the ingest and the server run as processes.
+"""Helpers the tests share: paths, the test subset of the dictionary, the environment of
+child processes, the ingest and the server run as processes, Prometheus text parsed.
 
 A plain module (``pythonpath`` in pyproject.toml puts tests/ on the path), not conftest.py:
 pytest imports conftest itself, and importing it again as a module is fragile. It imports
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from wordsim.netutil import free_port
 
@@ -106,3 +107,12 @@ def stop_server(server: RunningServer, timeout: float = 15) -> bool:
             server.proc.wait()
             return False
     return True
+
+
+def metric_samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """(sample name, labels) -> value of a Prometheus text exposition."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out

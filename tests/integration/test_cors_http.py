@@ -1,5 +1,6 @@
 """CORS against a real server (Milvus Lite): preflight from an allowed and a refused
-origin, actual GET/POST with an Origin, and no CORS header at all by default."""
+origin, actual GET/POST with an Origin, and no CORS header at all by default. The parsing
+of WORDSIM_CORS_ORIGINS is in tests/unit/test_cors.py."""
 
 from __future__ import annotations
 
@@ -7,20 +8,9 @@ import httpx
 import pytest
 
 from support import run_ingest_process, start_server, stop_server
-from wordsim.service.cors import parse_origins
-from wordsim.settings import load_settings
 
 ALLOWED, OTHER, REFUSED = "http://localhost:5173", "https://app.example.com", "https://evil.example"
 KEY = "cors-test-key"
-
-
-def test_origins_are_parsed_and_checked():
-    assert parse_origins(f" {ALLOWED} ,{OTHER},") == {ALLOWED, OTHER}
-    assert parse_origins("") == frozenset()
-    assert load_settings(environ={"WORDSIM_CORS_ORIGINS": "*"}).cors_origins == "*"
-    for bad in ["localhost:5173", "https://app.example.com/", "ftp://x", "https://a.example/path"]:
-        with pytest.raises(ValueError, match="WORDSIM_CORS_ORIGINS"):
-            load_settings(environ={"WORDSIM_CORS_ORIGINS": bad})
 
 
 @pytest.fixture(scope="module")

@@ -1,45 +1,25 @@
 """Word management on both backends, through real servers: refused without a configured
 key (403) and with a wrong one (401); add -> a query finds it -> restart and resumed
 ingest -> still there -> delete -> gone; idempotent by text; added ids after the source's;
-a rebuild says how many added words it removes. Plus the id scheme with fakes."""
+a rebuild says how many added words it removes. The id scheme, with fakes, is in
+tests/unit/test_added_words.py."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from fakes import FakeEditor
 from support import run_ingest_process, start_server, stop_server
 from wordsim.settings import load_settings
-from wordsim.store.added_words import _text_filter, candidate_id, is_added_id
+from wordsim.store.added_words import candidate_id
 from wordsim.store.collection import WordStore
-from wordsim.store.schema import ADDED_ID_OFFSET, ADDED_ID_SPAN
+from wordsim.store.schema import ADDED_ID_OFFSET
 
 KEY = "words-test-key"
 LIMIT = 600  # source lines loaded: ids 0..599
 NEW, SOURCE_WORD = "元宇宙打工人", "一"  # 一 is line 72 of jieba's dict.txt
 
 
-# --- ids, with fakes ------------------------------------------------------------------------
-def test_candidate_ids_are_deterministic_after_the_source_and_exact_in_javascript():
-    ids = {candidate_id(NEW, attempt) for attempt in range(4)}
-    assert len(ids) == 4 and candidate_id(NEW) == candidate_id(NEW)
-    assert all(ADDED_ID_OFFSET <= i < ADDED_ID_OFFSET + ADDED_ID_SPAN < 2**53 for i in ids)
-    assert is_added_id(candidate_id(NEW)) and not is_added_id(ADDED_ID_OFFSET - 1)
-
-
-def test_text_filter_escapes_quotes_and_backslashes():
-    assert _text_filter(['a"b', "c\\d", "新词"]) == 'text in ["a\\"b", "c\\\\d", "新词"]'
-
-
-def test_an_id_held_by_another_text_is_skipped_deterministically():
-    first, second = candidate_id("甲"), candidate_id("甲", 1)
-    assert FakeEditor({first: "乙"})._allocate(["甲"]) == {"甲": second}
-    assert FakeEditor({first: "甲"})._allocate(["甲"]) == {"甲": first}  # its own row: same id
-    assert FakeEditor({})._allocate(["甲", "乙"]) == {"甲": first, "乙": candidate_id("乙")}
-
-
-# --- real servers ---------------------------------------------------------------------------
 @pytest.fixture(params=["lite", "server"])
 def words_env(request, tmp_path):
     """A small collection of its own, so the words added here touch no other test."""

@@ -109,7 +109,7 @@ def test_no_module_over_300_lines():
 
 
 def test_no_sys_path_manipulation():
-    files = [*first_party_modules().values(), *(ROOT / "tests").glob("*.py")]
+    files = [*first_party_modules().values(), *(ROOT / "tests").rglob("*.py")]
     offenders = [
         str(p.relative_to(ROOT)) for p in files if p != Path(__file__) and "sys.path.insert" in p.read_text()
     ]

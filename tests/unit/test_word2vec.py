@@ -1,5 +1,6 @@
 """Static word vectors: word2vec files (binary, text, inside a .tar.gz), the fallback for
-texts the table lacks, the collections table of the settings, and the calibration."""
+texts the table lacks, the collections table of the settings, on small tables written here.
+The calibration and the real synonyms vectors are in tests/integration/test_real_vectors.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import pytest
 
 from config import load_settings
 from wordsim.model.static import StaticEncoder
-from wordsim.model.word2vec import SYNONYMS_ARCHIVE, Word2VecError, load_word2vec, write_word2vec
-from wordsim.store.calibration import measure
+from wordsim.model.word2vec import Word2VecError, load_word2vec, write_word2vec
 
 WORDS = ["</s>", "医生", "护士", "医", "生", "老", "师", "教师", "学生", "汽车"]
 
@@ -98,29 +98,3 @@ def test_collections_table_default_first_and_validated():
         load_settings(environ={"WORDSIM_COLLECTIONS": "x:word2vec,x:word2vec"})
     with pytest.raises(ValueError, match="not a valid Milvus name"):
         load_settings(environ={"WORDSIM_COLLECTIONS": "bad-name:word2vec"})
-
-
-@pytest.mark.slow
-def test_calibration_centres_random_pairs_of_real_vectors(subset_vectors):
-    calibration = measure(subset_vectors)
-    assert 0.3 < calibration.median < 0.99  # the stand-in's raw scores: all high
-    rng = np.random.default_rng(12345)  # other pairs than the calibration's own
-    a = rng.integers(0, len(subset_vectors), 1000)
-    b = (a + rng.integers(1, len(subset_vectors), 1000)) % len(subset_vectors)
-    scores = [
-        calibration.score(float(subset_vectors[i] @ subset_vectors[j])) for i, j in zip(a, b, strict=True)
-    ]
-    assert abs(float(np.median(scores))) <= 0.05
-    assert calibration.score(1.0) == pytest.approx(1.0)
-
-
-@pytest.mark.slow
-def test_the_real_synonyms_vectors():
-    assert SYNONYMS_ARCHIVE.is_file(), "make setup downloads it (make synonyms)"
-    enc = StaticEncoder.load(str(SYNONYMS_ARCHIVE))
-    assert (len(enc.table.words), enc.dim) == (125796, 100)
-    scores = enc.table.vectors @ enc.encode_one("医生")
-    top = [enc.table.words[i] for i in np.argsort(-scores)[1:6]]
-    assert "医师" in top or "护士" in top, top
-    _, sources = enc.encode_with_sources(["医生", "医生护士长官", "犇"])
-    assert sources[0] == "table" and sources[1] == "segments"
