@@ -6,9 +6,6 @@ the Milvus server differ in the last bits of a float)."""
 from __future__ import annotations
 
 import httpx
-import pytest
-
-pytestmark = pytest.mark.slow
 
 PINNED = {
     "lite": [

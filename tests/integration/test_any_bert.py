@@ -11,7 +11,6 @@ from config import load_settings
 from wordsim.model.loader import load_encoder
 from wordsim.model.source import describe_folder
 
-pytestmark = pytest.mark.slow
 CHARS = list("医生护士教师学生汽车卡车快乐幸福中国人大学老师醫師學車樂")
 WORDS = ["医生", "护士", "教师", "学生", "汽车", "卡车", "快乐", "幸福", "中国人", "大学老师"]
 

@@ -17,7 +17,6 @@ from wordsim.model.word2vec import write_word2vec
 from wordsim.service.collections import open_collection
 from wordsim.store.connection import ModelMismatchError
 
-pytestmark = pytest.mark.slow
 KEY = "相似度计算的结果为："
 TABLE = ["</s>", "医生", "护士", "医院", "教师", "学生", "学校", "汽车", "卡车", "快乐", "幸福", "学", "医"]
 TABLE += [f"词{i}" for i in range(200)]

@@ -42,7 +42,6 @@ def cors_headers(resp: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in resp.headers.items() if k.startswith("access-control-")}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("origin", [ALLOWED, OTHER])
 def test_preflight_from_an_allowed_origin_needs_no_key(cors_server, origin):
     resp = preflight(cors_server, origin)
@@ -56,13 +55,11 @@ def test_preflight_from_an_allowed_origin_needs_no_key(cors_server, origin):
     assert resp.headers["vary"] == "Origin"
 
 
-@pytest.mark.slow
 def test_preflight_for_word_management(cors_server):
     resp = preflight(cors_server, ALLOWED, method="DELETE", path="/words/1000000001")
     assert resp.status_code == 204 and resp.headers["access-control-allow-origin"] == ALLOWED
 
 
-@pytest.mark.slow
 def test_preflight_from_a_refused_origin_gets_403_and_no_cors_header(cors_server):
     resp = preflight(cors_server, REFUSED)
     assert resp.status_code == 403
@@ -70,7 +67,6 @@ def test_preflight_from_a_refused_origin_gets_403_and_no_cors_header(cors_server
     assert cors_headers(resp) == {}
 
 
-@pytest.mark.slow
 def test_actual_requests_carry_the_origin_header_for_allowed_origins_only(cors_server):
     url, key = cors_server.url + "/vector_similarity", {"X-API-Key": KEY}
     post = httpx.post(url, data={"usr_input": "一"}, headers={**key, "Origin": ALLOWED}, timeout=30)
@@ -86,7 +82,6 @@ def test_actual_requests_carry_the_origin_header_for_allowed_origins_only(cors_s
     assert refused.content == post.content  # served as usual; the browser withholds it
 
 
-@pytest.mark.slow
 def test_no_cors_headers_by_default(lite_server):
     resp = preflight(lite_server, ALLOWED)
     assert cors_headers(resp) == {}

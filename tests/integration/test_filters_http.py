@@ -9,7 +9,6 @@ import httpx
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
 KEY = "相似度计算的结果为："
 TIE = 1e-5
 

@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
-pytestmark = pytest.mark.slow
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 

@@ -11,7 +11,6 @@ import time
 import httpx
 import pytest
 
-pytestmark = pytest.mark.slow
 URL = "/vector_similarity"
 JSON_HDR = {"content-type": "application/json"}
 FORM_HDR = {"content-type": "application/x-www-form-urlencoded"}

@@ -10,7 +10,6 @@ import pytest
 
 from support import ID_JIAOSHI, ID_JIAOXUE, ID_RENKE
 
-pytestmark = pytest.mark.slow
 KEY = "相似度计算的结果为："
 
 

@@ -14,7 +14,6 @@ from config import load_settings
 from support import ROOT, base_env
 from wordsim.store.bulk_load import WordLoader
 
-pytestmark = pytest.mark.slow
 N_WORDS = 6000
 
 

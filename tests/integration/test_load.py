@@ -15,7 +15,7 @@ import pytest
 from support import run_ingest_process, start_server, stop_server
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 DURATION_S = 60.0
 WARMUP_S = 10.0
 CONCURRENCY = 16

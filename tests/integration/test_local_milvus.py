@@ -13,7 +13,7 @@ from wordsim.local_milvus.launcher import LocalMilvus, LocalMilvusError
 from wordsim.local_milvus.milvus_config import INNER_PORT
 from wordsim.netutil import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 
 HOST_DIRS = (Path("/tmp/milvus"), Path("/run/milvus"))
 N_ROWS, DIM = 200, 8

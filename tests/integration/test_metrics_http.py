@@ -48,7 +48,6 @@ def delta(after: dict, before: dict) -> dict:
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0)}
 
 
-@pytest.mark.slow
 @pytest.mark.milvus_server
 @pytest.mark.parametrize("workers", [1, 2])
 def test_metrics_count_the_requests_made(ingested_env, tmp_path, workers):

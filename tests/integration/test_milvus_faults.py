@@ -14,7 +14,7 @@ from support import ID_JIAOSHI, base_env, run_ingest_process, start_server, stop
 from wordsim.netutil import free_port
 from wordsim.store.bulk_load import WordLoader
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 KEY = "s3cret-key"
 HEADERS = {"X-API-Key": KEY}
 

@@ -22,7 +22,7 @@ import pytest
 from support import ROOT, base_env, ingest_cmd
 from wordsim.netutil import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 
 CLIENT_TIMEOUT_S = 20.0
 MILVUS_TIMEOUT_S = 5.0  # the service answers 503 after this; the client waits longer

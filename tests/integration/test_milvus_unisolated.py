@@ -15,7 +15,7 @@ from test_milvus_supervised import Supervised, _kill_and_recover, start_supervis
 from wordsim.local_milvus.namespaces import TEST_HOOK_DENY_USERNS
 from wordsim.local_milvus.protection import DEFAULT_PASSWORD
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 
 
 @pytest.fixture(scope="module")

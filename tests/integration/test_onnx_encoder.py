@@ -15,8 +15,6 @@ from wordsim.model import onnx_export
 from wordsim.model.loader import load_onnx_encoder
 from wordsim.model.onnx_export import cache_paths, trusted
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def onnx_dir(tmp_path_factory):

@@ -14,7 +14,6 @@ import pytest
 
 from support import ROOT
 
-pytestmark = pytest.mark.slow
 ARTIFACTS = Path(os.environ.get("WORDSIM_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 WAIT_S = 30
 

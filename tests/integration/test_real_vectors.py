@@ -12,7 +12,6 @@ from wordsim.model.word2vec import SYNONYMS_ARCHIVE
 from wordsim.store.calibration import measure
 
 
-@pytest.mark.slow
 def test_calibration_centres_random_pairs_of_real_vectors(subset_vectors):
     calibration = measure(subset_vectors)
     assert 0.3 < calibration.median < 0.99  # the stand-in's raw scores: all high
@@ -26,7 +25,6 @@ def test_calibration_centres_random_pairs_of_real_vectors(subset_vectors):
     assert calibration.score(1.0) == pytest.approx(1.0)
 
 
-@pytest.mark.slow
 def test_the_real_synonyms_vectors():
     assert SYNONYMS_ARCHIVE.is_file(), "make setup downloads it (make synonyms)"
     enc = StaticEncoder.load(str(SYNONYMS_ARCHIVE))

@@ -11,7 +11,7 @@ from pymilvus import MilvusClient
 
 from support import SUBSET_RANGES, base_env, run_ingest_process, start_server, stop_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 EXTRA = "--id-range=200000:200500"  # the rebuilt version has 500 more words
 WORDS = ["教师", "学生", "中国", "教学", "任课教师", "老师", "学校", "教育"]
 SUBSET_SIZE = sum(b - a for a, b in SUBSET_RANGES)

@@ -11,7 +11,7 @@ import pytest
 
 from support import run_ingest_process, start_server, stop_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.milvus_server]
+pytestmark = pytest.mark.milvus_server
 
 INDEX_TIMEOUT_S = 300
 

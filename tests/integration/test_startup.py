@@ -11,8 +11,6 @@ from config import load_settings
 from support import ROOT, base_env
 from wordsim.store.bulk_load import WordLoader
 
-pytestmark = pytest.mark.slow
-
 
 def serve(env) -> subprocess.CompletedProcess:
     return subprocess.run(

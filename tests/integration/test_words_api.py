@@ -60,7 +60,6 @@ def generation(env) -> tuple:
         store.close()
 
 
-@pytest.mark.slow
 def test_add_query_restart_ingest_delete(words_env, tmp_path):
     # No key configured: word management is refused outright.
     server = start_server(words_env, tmp_path / "nokey.log")
@@ -122,7 +121,6 @@ def test_add_query_restart_ingest_delete(words_env, tmp_path):
     assert f"{LIMIT} rows, source: {LIMIT} words -> OK" in done.stdout
 
 
-@pytest.mark.slow
 def test_bad_word_lists_are_refused(lite_env, tmp_path):
     env = {**lite_env, "WORDSIM_MILVUS_URI": str(tmp_path / "bad.db"), "WORDSIM_API_KEY": KEY}
     assert run_ingest_process(env, "--limit=50").returncode == 0

@@ -1,6 +1,6 @@
 """The service's pure parts with fast fakes (no model, no Milvus, no server): request
 parsing, error rendering, the answer shape, the answer cache. The same behaviour over
-real HTTP is in test_http.py and test_hostile_input.py."""
+real HTTP is in tests/integration/test_http.py and test_hostile_input.py."""
 
 from __future__ import annotations
 
