@@ -1,5 +1,5 @@
 # make run   set up, load the dictionary if needed, serve on :8848
-# make test  set up, run the whole test suite
+# make test  set up, run the whole test suite (tests/unit and tests/integration)
 # make bench run the benchmarks, write bench/RESULTS.md
 # make quality measure answer quality on public word-similarity sets, write bench/QUALITY.md
 
@@ -63,8 +63,9 @@ browser:
 test: setup browser
 	$(PY) -m pytest
 
+# The unit tests alone: fakes only, no Milvus, server, browser or model weights; seconds.
 test-fast: setup
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest tests/unit
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

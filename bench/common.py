@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import psutil
 
 from bench.probes.protocol import HEALTH_ROUTE, HOST, last_json
 from bench.units import KIB, MIB
+from wordsim.netutil import free_port as free_port  # the one definition, re-exported for bench/
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -31,13 +31,6 @@ HEALTH_POLL_S = 0.02
 """How often /health is polled while a server starts (cold start resolution)."""
 STOP_GRACE_S = 15.0
 """How long a stopped server may take to exit before it is killed."""
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that is free right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def probe_cmd(name: str, *args: str) -> list[str]:

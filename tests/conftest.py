@@ -1,55 +1,21 @@
 """Shared fixtures: the real encoder (offline stand-in weights), real Milvus backends,
-real server processes."""
+real server processes. Only fixtures: the helpers they use are in support.py, the fakes of
+the unit tests in fakes.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from config import Settings, load_settings
 from embedding import TorchEncoder, load_encoder
+from support import SUBSET_RANGES, RunningServer, base_env, run_ingest_process, start_server, stop_server
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 from wordsim.model.source import ModelSource, resolve_model
-
-ROOT = Path(__file__).resolve().parent.parent
-
-# jieba dict.txt line numbers (0-based) of the original service's example answers.
-ID_JIAOSHI, ID_JIAOXUE, ID_RENKE = 161872, 161804, 28946
-# A subset holding them, plus rare characters that all become [UNK] (real ties).
-SUBSET_RANGES = [(0, 600), (28800, 29400), (161500, 162300), (300000, 301000)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def base_env(**extra: str) -> dict[str, str]:
-    """Environment for child processes: no stray WORDSIM_* from the caller, no hub."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORDSIM_")}
-    # Only the default collection unless a test asks for more (WORDSIM_COLLECTIONS).
-    env.update(
-        {
-            "WORDSIM_HUB_TIMEOUT_S": "1",
-            "HF_HUB_OFFLINE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "WORDSIM_COLLECTIONS": "",
-        }
-    )
-    env.update(extra)
-    return env
+from wordsim.netutil import free_port
 
 
 @pytest.fixture(scope="session")
@@ -85,71 +51,6 @@ def subset_words():
 @pytest.fixture(scope="session")
 def subset_vectors(encoder, subset_words) -> np.ndarray:
     return encoder.encode([w.text for w in subset_words])
-
-
-def ingest_cmd(*extra: str) -> list[str]:
-    ranges = [f"--id-range={a}:{b}" for a, b in SUBSET_RANGES]
-    return [sys.executable, str(ROOT / "insert_data_to_milvus.py"), "--no-progress", *ranges, *extra]
-
-
-def run_ingest_process(env: dict[str, str], *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ingest_cmd(*extra), env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-
-
-@dataclass
-class RunningServer:
-    url: str
-    proc: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> RunningServer:
-    port = free_port()
-    env = {**env, "WORDSIM_PORT": str(port), "WORDSIM_HOST": "127.0.0.1"}
-    log_fh = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "sanic_milvus.py")],
-        env=env,
-        cwd=ROOT,
-        stdout=log_fh,
-        stderr=subprocess.STDOUT,
-    )
-    server = RunningServer(f"http://127.0.0.1:{port}", proc, log_path)
-    # One worker answering is not all of them. Stopped while a worker still starts,
-    # Sanic's main process waits out its start-up threshold before it exits.
-    workers = int(env.get("WORDSIM_WORKERS", "1"))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(server.url + "/health", timeout=2).status_code == 200 and (
-                workers == 1 or server.log().count("Worker ready") >= workers
-            ):
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    stop_server(server)
-    raise RuntimeError(f"server not ready in {timeout}s:\n{server.log()}")
-
-
-def stop_server(server: RunningServer, timeout: float = 15) -> bool:
-    """SIGINT, then SIGKILL after ``timeout`` s; True when the server stopped by itself."""
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGINT)
-        try:
-            server.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
-            return False
-    return True
 
 
 @pytest.fixture(scope="session")
