@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
 from wordsim.local_milvus.launcher import Death, LocalMilvusError
 from wordsim.local_milvus.supervisor import GaveUp
+from wordsim.service import metrics
+from wordsim.service.cache import AnswerCache
+from wordsim.service.served import ServedCollection
 from wordsim.store.added_words import WordEditor
+from wordsim.store.calibration import PROP_CALIBRATION, Calibration
 from wordsim.store.schema import Hit, SearchSpec
 
 
@@ -53,30 +58,38 @@ class NoMilvus:
 
 
 class CountingStore:
-    """The store calls of the status refresh, counted; rows and index state set by the test."""
+    """The store calls of the refresh, counted; rows, model, calibration, index state and
+    reachability set by the test."""
 
-    name = "words"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "words") -> None:
+        self.name = name
         self.rows, self.counts = 10, 0
+        self.model = "m"
+        self.calibration: Calibration | None = None
         self.index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
         self.index_calls = 0
+        self.down = False
+        """True: Milvus does not answer (every refresh fails)."""
 
     def ensure_loaded(self) -> None:
-        pass
+        if self.down:
+            raise ConnectionError("milvus down")
 
     def generation(self):
-        return ("id", self.rows)
+        return ("id", self.rows, self.model, self.calibration)
 
     def count(self) -> int:
         self.counts += 1
         return self.rows
 
-    def source_rows(self) -> int:
+    def properties(self) -> dict[str, str]:
+        return {PROP_CALIBRATION: self.calibration.to_json()} if self.calibration else {}
+
+    def source_rows(self, properties=None) -> int:
         return 10
 
-    def model_fingerprint(self) -> str:
-        return "m"
+    def model_fingerprint(self, properties=None) -> str:
+        return self.model
 
     def index_state(self) -> dict:
         self.index_calls += 1
@@ -94,6 +107,24 @@ class FakeEditor(WordEditor):
 
 
 # --- the encoder and the search ---------------------------------------------------------
+@dataclass
+class FakeEncoder:
+    """What the probes and the refresh read of an encoder."""
+
+    fingerprint: str = "m@sha256:1"
+    backend: str = "onnx"
+    source: object = field(default_factory=lambda: SimpleNamespace(is_standin=True))
+
+
+def fake_served(store=None, *, name: str = "words", fingerprint: str = "m@sha256:1") -> ServedCollection:
+    """A served collection over fakes, without a batcher (nothing here searches)."""
+    meter = metrics.for_collection(name)
+    cache = AnswerCache(16, meter)
+    return ServedCollection(
+        name, "bert", FakeEncoder(fingerprint), store or NoMilvus(), cache, None, meter, owned=False
+    )
+
+
 class FakeBackends:
     """Encoder and search that record their calls; search is slow so queries pile up."""
 
@@ -102,13 +133,17 @@ class FakeBackends:
         self.search_calls: list[tuple[int, int]] = []
         self.fail = fail
         self.gate = threading.Event()
+        self.searching = 0
+        """Searches entered (each then waits for the gate)."""
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, None]:
+        """Vectors as the batcher takes them (no per-text sources: a BERT-like encoder)."""
         self.encode_calls.append(list(texts))
-        return np.array([[float(len(t))] for t in texts], dtype=np.float32)
+        return np.array([[float(len(t))] for t in texts], dtype=np.float32), None
 
     def search(self, vectors: np.ndarray, spec: SearchSpec) -> list[list[Hit]]:
         top_k = spec.limit
+        self.searching += 1
         self.gate.wait(5)
         self.search_calls.append((len(vectors), top_k))
         if self.fail:
@@ -120,7 +155,7 @@ class PickyEncoder(FakeBackends):
     """An encoder that refuses any batch holding the text "bad", as a real one may refuse
     an input that slipped past validation."""
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, None]:
         if "bad" in texts:
             self.encode_calls.append(list(texts))
             raise ValueError("cannot encode 'bad'")

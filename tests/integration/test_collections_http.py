@@ -14,7 +14,7 @@ from test_answer_pinned import PINNED
 from support import ID_JIAOSHI, RunningServer, run_ingest_process, start_server, stop_server
 from wordsim.model.static import StaticEncoder
 from wordsim.model.word2vec import write_word2vec
-from wordsim.service.collections import open_collection
+from wordsim.service.lifecycle import open_collection
 from wordsim.store.connection import ModelMismatchError
 
 KEY = "相似度计算的结果为："

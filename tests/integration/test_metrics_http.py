@@ -96,6 +96,19 @@ def test_metrics_count_the_requests_made(ingested_env, tmp_path, workers):
     assert grew["wordsim_batch_size_sum"] == grew["wordsim_batch_size_count"] == misses
     assert grew["wordsim_encoder_seconds_count"] == misses
     assert grew["wordsim_request_duration_seconds_count"] == 9  # every request counted above is timed
+    # Per collection: every query above went to the default collection, and the label takes
+    # the served names only.
+    per_collection = {name for name in grew if name != "wordsim_request_duration_seconds_count"}
+    for name in per_collection:
+        assert total(after, name) == sum(
+            v for (n, labels), v in after.items() if n == name and dict(labels).get("collection") == "words"
+        )
+    collections = {
+        dict(labels).get("collection")
+        for (n, labels), _ in after.items()
+        if n.startswith("wordsim_") and "collection" in dict(labels)
+    }
+    assert collections == {"words"}
 
 
 def assert_files_sum_to_the_scrape(folder: Path, scraped: dict, scratch: Path) -> None:

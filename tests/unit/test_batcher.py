@@ -7,15 +7,44 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from fakes import FakeBackends, PickyEncoder
-from wordsim.service.batcher import QueryBatcher, SearchFailed
+from wordsim.service import metrics
+from wordsim.service.batcher import Found, QueryBatcher, SearchFailed
 from wordsim.store.schema import SearchSpec
+
+METER = metrics.for_collection("batched")
+
+
+async def hits_of(pending):
+    """The hits of a query's answer (its exception as it is)."""
+    found = await pending
+    return found.hits if isinstance(found, Found) else found
+
+
+async def until(condition, what: str) -> None:
+    """Wait on the loop until ``condition()`` holds (a state, not a duration: the bound
+    only stops a broken test from hanging)."""
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"never happened: {what}")
 
 
 async def run_queries(backends: FakeBackends, queries: list[tuple[str, int]]):
+    started = 0
+
+    async def ask(text, spec):
+        nonlocal started
+        started += 1  # then, before its first wait, the query is in the batcher
+        return await hits_of(batcher.query(text, spec))
+
     with ThreadPoolExecutor(2) as pool:
-        batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
-        tasks = [asyncio.create_task(batcher.query(t, k)) for t, k in queries]
-        await asyncio.sleep(0.05)  # the first batch is blocked in search; the rest wait
+        batcher = QueryBatcher(
+            backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+        )
+        tasks = [asyncio.create_task(ask(t, k)) for t, k in queries]
+        # The first query's batch holds the one slot (blocked in search); the rest wait.
+        await until(lambda: started == len(queries), "every query in the batcher")
         backends.gate.set()
         return await asyncio.gather(*tasks, return_exceptions=True), batcher
 
@@ -45,8 +74,10 @@ def test_lone_query_is_not_delayed():
 
     async def one():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
-            return await asyncio.wait_for(batcher.query("教师", 3), timeout=2)
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+            )
+            return await asyncio.wait_for(hits_of(batcher.query("教师", 3)), timeout=2)
 
     assert len(asyncio.run(one())) == 3
 
@@ -89,8 +120,10 @@ def test_a_query_after_the_executor_shut_down_fails_cleanly_and_frees_its_slot()
 
     async def main():
         pool = ThreadPoolExecutor(1)
-        batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
-        assert len(await batcher.query("a", 1)) == 1
+        batcher = QueryBatcher(
+            backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+        )
+        assert len(await hits_of(batcher.query("a", 1))) == 1
         pool.shutdown(wait=True)  # the worker is stopping
         outcome = await asyncio.gather(batcher.query("b", 1), return_exceptions=True)
         return outcome[0], batcher
@@ -105,11 +138,13 @@ def test_a_request_that_goes_away_does_not_stop_its_batch_mates():
 
     async def main():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=1)
-            first = asyncio.create_task(batcher.query("a", 1))
-            await asyncio.sleep(0.05)  # "a" is in search, blocked on the gate
-            gone = asyncio.create_task(batcher.query("bb", 1))
-            kept = asyncio.create_task(batcher.query("ccc", 1))
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+            )
+            first = asyncio.create_task(hits_of(batcher.query("a", 1)))
+            await until(lambda: backends.searching == 1, '"a" in search, blocked on the gate')
+            gone = asyncio.create_task(hits_of(batcher.query("bb", 1)))
+            kept = asyncio.create_task(hits_of(batcher.query("ccc", 1)))
             await asyncio.sleep(0)
             gone.cancel()  # its client disconnected
             backends.gate.set()
@@ -120,23 +155,15 @@ def test_a_request_that_goes_away_does_not_stop_its_batch_mates():
     assert batcher.in_flight == 0 and batcher.batches == 2
 
 
-async def until(condition, what: str) -> None:
-    """Wait on the loop until ``condition()`` holds (a state, not a duration: the bound
-    only stops a broken test from hanging)."""
-    for _ in range(5000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never happened: {what}")
-
-
 def test_queries_encoded_while_a_search_runs_share_the_next_search():
     backends = FakeBackends()
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            batcher = QueryBatcher(backends.encode, backends.search, pool, max_batch=8, max_in_flight=2)
-            tasks = [asyncio.create_task(batcher.query(t, 2)) for t in ("a", "bb", "ccc")]
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=2, meter=METER
+            )
+            tasks = [asyncio.create_task(hits_of(batcher.query(t, 2))) for t in ("a", "bb", "ccc")]
             # "a" is in its search (held by the gate); "bb" and "ccc" are encoded meanwhile,
             # one after the other on the second thread, and wait for that search to end.
             await until(lambda: len(backends.encode_calls) == 3 and batcher.in_flight == 1, "bb, ccc encoded")
@@ -168,14 +195,56 @@ def test_a_search_thread_that_breaks_fails_its_queries_and_the_waiting_ones_and_
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            batcher = QueryBatcher(backends.encode, breaking_search, pool, max_batch=8, max_in_flight=2)
-            tasks = [asyncio.create_task(batcher.query(t, 1)) for t in ("a", "bb", "ccc")]
+            batcher = QueryBatcher(
+                backends.encode, breaking_search, pool, max_batch=8, max_in_flight=2, meter=METER
+            )
+            tasks = [asyncio.create_task(hits_of(batcher.query(t, 1))) for t in ("a", "bb", "ccc")]
             await until(lambda: len(backends.encode_calls) == 3 and batcher.in_flight == 1, "bb, ccc encoded")
             backends.gate.set()
             failed = await asyncio.gather(*tasks, return_exceptions=True)
             await until(lambda: batcher.in_flight == 0, "the broken job ended")
-            return failed, await asyncio.wait_for(batcher.query("dddd", 1), timeout=5)
+            return failed, await asyncio.wait_for(hits_of(batcher.query("dddd", 1)), timeout=5)
 
     failed, later = asyncio.run(main())
     assert all(isinstance(r, SearchFailed) and "torn down" in str(r) for r in failed)
     assert [h.id for h in later] == [400]
+
+
+def test_a_repeated_search_reuses_the_vector_and_a_vector_only_query_makes_no_search():
+    backends = FakeBackends()
+    backends.gate.set()
+
+    async def main():
+        with ThreadPoolExecutor(1) as pool:
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+            )
+            first = await batcher.query("ab", 1)
+            again = await batcher.query("ab", 3, first.vector)  # a filter dropped too many hits
+            alone = await batcher.vector("abc")
+            return again, alone
+
+    again, alone = asyncio.run(main())
+    assert backends.encode_calls == [["ab"], ["abc"]]  # "ab" encoded once for both searches
+    assert backends.search_calls == [(1, 1), (1, 3)]  # "abc" asked for its vector only
+    assert [h.id for h in again.hits] == [200, 201, 202] and alone.hits == [] and alone.vector[0] == 3.0
+
+
+def test_a_zero_vector_is_answered_without_a_search():
+    class KnowsNothing(FakeBackends):
+        def encode(self, texts):
+            vectors, _ = super().encode(texts)
+            return vectors * 0, ["none"] * len(texts)
+
+    backends = KnowsNothing()
+    backends.gate.set()
+
+    async def main():
+        with ThreadPoolExecutor(1) as pool:
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+            )
+            return await batcher.query("zz", 3)
+
+    found = asyncio.run(main())
+    assert found.hits == [] and found.source == "none" and backends.search_calls == []

@@ -9,28 +9,24 @@ import time
 from types import SimpleNamespace
 
 from config import load_settings
-from fakes import CountingStore, NoMilvus
+from fakes import CountingStore, fake_served
 from wordsim.service.health import health, livez, readyz
-from wordsim.service.status import CollectionStatus, refresh
+from wordsim.service.served import ServedCollection
 
 
-def call(handler, status: CollectionStatus):
+def call(handler, served: ServedCollection, *others: ServedCollection):
     ctx = SimpleNamespace(
-        settings=load_settings(environ={}),
-        encoder=SimpleNamespace(
-            fingerprint="m@sha256:1", backend="onnx", source=SimpleNamespace(is_standin=True)
-        ),
-        store=NoMilvus(),
-        status=status,
+        settings=load_settings(environ={}), collections={c.name: c for c in (served, *others)}
     )
     resp = asyncio.run(handler(SimpleNamespace(app=SimpleNamespace(ctx=ctx))))
     return resp.status, json.loads(resp.body)
 
 
-def fresh_status(rows: int = 10, source_rows: int = 10) -> CollectionStatus:
-    status = CollectionStatus(rows=rows, source_rows=source_rows, loaded=True)
-    status.answered()
-    return status
+def fresh_status(rows: int = 10, source_rows: int = 10) -> ServedCollection:
+    served = fake_served()
+    served.rows, served.source_rows, served.loaded = rows, source_rows, True
+    served.answered()
+    return served
 
 
 def test_health_answers_from_memory():
@@ -45,6 +41,9 @@ def test_health_answers_from_memory():
             "rows": 10,
             "source_rows": 10,
             "index": None,
+            "collections": [
+                {"name": "words", "kind": "bert", "model": "m@sha256:1", "rows": 10, "index": None}
+            ],
         },
     )
 
@@ -65,7 +64,7 @@ def test_readyz_needs_a_loaded_and_complete_collection():
     assert call(readyz, fresh_status())[0] == 200
     code, body = call(readyz, fresh_status(rows=5, source_rows=10))
     assert code == 503 and body["error"] == "not ready: collection_complete"
-    assert call(readyz, CollectionStatus())[1]["checks"] == {
+    assert call(readyz, fake_served())[1]["checks"] == {
         "model": True,
         "milvus": False,
         "collection_loaded": False,
@@ -74,19 +73,21 @@ def test_readyz_needs_a_loaded_and_complete_collection():
 
 
 def test_refresh_recounts_only_when_the_collection_changed():
-    store, status = CountingStore(), CollectionStatus()
-    assert refresh(store, status, "m") and status.rows == 10 and store.counts == 1
+    store = CountingStore()
+    status = fake_served(store, fingerprint="m")
+    assert status.refresh() and status.rows == 10 and store.counts == 1
     before = status.ok_at
     time.sleep(0.001)
-    assert not refresh(store, status, "m") and store.counts == 1 and status.ok_at > before
+    assert not status.refresh() and store.counts == 1 and status.ok_at > before
     store.rows = 11
-    assert refresh(store, status, "m") and status.rows == 11 and status.complete()
+    assert status.refresh() and status.rows == 11 and status.complete()
 
 
 def test_a_collection_switched_to_another_models_vectors_is_refused():
-    store, status = CountingStore(), CollectionStatus()
-    store.model_fingerprint = lambda: "other"
-    refresh(store, status, "m")
+    store = CountingStore()
+    status = fake_served(store, fingerprint="m")
+    store.model = "other"
+    status.refresh()
     assert "holds vectors of model other" in status.refusal
     code, body = call(health, status)
     assert code == 503 and "restart it with that model" in body["error"]
@@ -94,21 +95,22 @@ def test_a_collection_switched_to_another_models_vectors_is_refused():
 
 
 def test_index_progress_is_asked_while_it_builds_and_logged_once_built(caplog):
-    store, status = CountingStore(), CollectionStatus()
+    store = CountingStore()
+    status = fake_served(store, fingerprint="m")
     store.index = {"type": "HNSW", "state": "building", "indexed_rows": 0, "rows": 10}
     with caplog.at_level("INFO", logger="wordsim.server"):
-        refresh(store, status, "m")
-        refresh(store, status, "m")  # unchanged collection, index still building: asked again
+        status.refresh()
+        status.refresh()  # unchanged collection, index still building: asked again
         assert store.index_calls == 2 and status.index["state"] == "building"
         code, body = call(health, status)
         assert code == 200 and body["index"] == store.index
         store.index = {"type": "HNSW", "state": "built", "indexed_rows": 10, "rows": 10}
-        refresh(store, status, "m")
-        refresh(store, status, "m")  # built: not asked again until the collection changes
+        status.refresh()
+        status.refresh()  # built: not asked again until the collection changes
         assert store.index_calls == 3 and status.index["state"] == "built"
     lines = [r.getMessage() for r in caplog.records]
     assert sum("is building" in m for m in lines) == 1, lines
     assert sum("index of words built: HNSW serves all 10 rows" in m for m in lines) == 1, lines
     store.rows = 11  # rows written (or a rebuild switched): asked again
-    refresh(store, status, "m")
+    status.refresh()
     assert store.index_calls == 4

@@ -27,43 +27,59 @@ def local_value(name: str, **labels: str) -> float:
     return value(metric_samples(metrics.render().decode()), name, **labels)
 
 
-def test_cache_counts_hits_and_misses_in_itself_and_in_the_metrics():
+def test_cache_counts_hits_and_misses_in_itself_and_in_the_metrics_of_its_collection():
+    mine, other = {"collection": "cached"}, {"collection": "other"}
     hits0, misses0 = (
-        local_value("wordsim_answer_cache_hits_total"),
-        local_value("wordsim_answer_cache_misses_total"),
+        local_value("wordsim_answer_cache_hits_total", **mine),
+        local_value("wordsim_answer_cache_misses_total", **mine),
     )
-    cache = AnswerCache(4)
+    cache, other_cache = (
+        AnswerCache(4, metrics.for_collection("cached")),
+        AnswerCache(4, metrics.for_collection("other")),
+    )
     assert cache.get("a") is None
     cache.put("a", b"x")
     assert cache.get("a") == b"x" and cache.get("a") == b"x"
     assert (cache.hits, cache.misses) == (2, 1)
-    assert local_value("wordsim_answer_cache_hits_total") == hits0 + 2
-    assert local_value("wordsim_answer_cache_misses_total") == misses0 + 1
+    assert local_value("wordsim_answer_cache_hits_total", **mine) == hits0 + 2
+    assert local_value("wordsim_answer_cache_misses_total", **mine) == misses0 + 1
+    assert other_cache.get("a") is None
+    assert local_value("wordsim_answer_cache_misses_total", **other) == 1
 
 
-def test_batcher_records_batch_size_encoder_time_and_search_failures():
+def test_batcher_records_batch_size_encoder_time_and_search_failures_of_its_collection():
+    label = {"collection": "batched"}
+
     def encode(texts):
-        return np.ones((len(texts), 2), dtype=np.float32)
+        return np.ones((len(texts), 2), dtype=np.float32), None
 
     def search(vectors, top_k):
         raise ConnectionError("milvus down")
 
     async def ask():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(encode, search, pool, max_batch=8, max_in_flight=1)
+            meter = metrics.for_collection("batched")
+            batcher = QueryBatcher(encode, search, pool, max_batch=8, max_in_flight=1, meter=meter)
             return await asyncio.gather(*(batcher.query(t, 3) for t in "abc"), return_exceptions=True)
 
     before = metric_samples(metrics.render().decode())
     results = asyncio.run(ask())
     after = metric_samples(metrics.render().decode())
     assert all(isinstance(r, SearchFailed) for r in results)
-    grew = {name: value(after, name) - value(before, name) for name in ("wordsim_batch_size_sum",)}
+    grew = {
+        name: value(after, name, **label) - value(before, name, **label)
+        for name in ("wordsim_batch_size_sum",)
+    }
     assert grew["wordsim_batch_size_sum"] == 3  # every query went through a batch
-    encodes = value(after, "wordsim_encoder_seconds_count") - value(before, "wordsim_encoder_seconds_count")
-    batches = value(after, "wordsim_batch_size_count") - value(before, "wordsim_batch_size_count")
+    encodes = value(after, "wordsim_encoder_seconds_count", **label) - value(
+        before, "wordsim_encoder_seconds_count", **label
+    )
+    batches = value(after, "wordsim_batch_size_count", **label) - value(
+        before, "wordsim_batch_size_count", **label
+    )
     assert encodes == batches >= 1
-    errors = value(after, "wordsim_milvus_errors_total", operation="search")
-    assert errors - value(before, "wordsim_milvus_errors_total", operation="search") == batches
+    errors = value(after, "wordsim_milvus_errors_total", operation="search", **label)
+    assert errors - value(before, "wordsim_milvus_errors_total", operation="search", **label) == batches
 
 
 def test_multiprocess_dir_given_is_emptied_of_earlier_runs_but_not_of_this_process(tmp_path, monkeypatch):
@@ -105,7 +121,11 @@ def test_a_given_multiprocess_dir_is_created_before_the_metrics_open_their_files
     folder = tmp_path / "not" / "yet"
     env = {**os.environ, metrics.MULTIPROC_ENV: str(folder)}
     done = subprocess.run(
-        [sys.executable, "-c", "import wordsim.service.metrics"], env=env, capture_output=True, text=True
+        # A collection's metrics open their files as the worker starts serving it.
+        [sys.executable, "-c", "import wordsim.service.metrics as m; m.for_collection('words')"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert any(folder.glob("histogram_*.db"))

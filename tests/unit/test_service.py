@@ -12,13 +12,16 @@ from sanic.exceptions import BadRequest, ServiceUnavailable
 
 from config import load_settings
 from fakes import FakeRequest, form, multipart
-from wordsim.service.answers import RESULT_KEY, dumps, format_hits
+from wordsim.service import metrics
 from wordsim.service.cache import AnswerCache
 from wordsim.service.errors import UnsupportedMediaType, body_incomplete, error_body, render_error
-from wordsim.service.query import Query, normalize_text, parse_query
+from wordsim.service.params import normalize_text
+from wordsim.service.query import Query, parse_query
+from wordsim.service.render import RESULT_KEY, dumps, format_hits
 from wordsim.store.schema import Hit
 
 SETTINGS = load_settings(environ={})
+UNIT = metrics.for_collection("unit")
 
 
 # --- request parsing ------------------------------------------------------------------------
@@ -135,7 +138,7 @@ def test_answer_shape_and_unescaped_chinese():
 
 # --- cache ----------------------------------------------------------------------------------
 def test_cache_is_a_bounded_lru():
-    cache = AnswerCache(2)
+    cache = AnswerCache(2, UNIT)
     cache.put("a", b"1")
     cache.put("b", b"2")
     assert cache.get("a") == b"1"  # "a" is now the most recent
@@ -144,7 +147,7 @@ def test_cache_is_a_bounded_lru():
 
 
 def test_cache_empties_when_the_collection_changes():
-    cache = AnswerCache(10)
+    cache = AnswerCache(10, UNIT)
     assert cache.observe((1, 100))
     cache.put("a", b"1")
     assert not cache.observe((1, 100)) and cache.get("a") == b"1"
@@ -152,6 +155,6 @@ def test_cache_empties_when_the_collection_changes():
 
 
 def test_cache_of_size_zero_keeps_nothing():
-    cache = AnswerCache(0)
+    cache = AnswerCache(0, UNIT)
     cache.put("a", b"1")
     assert cache.get("a") is None
