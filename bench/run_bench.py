@@ -28,7 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
-from bench.phases.encoder import encode_then_search, encoder_alone, encoder_variants, first_answer
+from bench.phases.encoder import encode_then_search, encoder_alone
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.profile import profile
@@ -53,11 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soak", action="store_true", help="run the soak in a --quick run too")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles and flame graphs")
     p.add_argument("--keep-data", action="store_true", help="keep the Milvus data dir in bench/out")
-    p.add_argument(
-        "--first-answer",
-        action="store_true",
-        help="also time a clean clone's make run to its first answer (about 10 more minutes)",
-    )
     p.add_argument(
         "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report of a results file"
     )
@@ -119,8 +114,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         }
         results["encoder"] = enc
         results["meta"] |= {"model_fingerprint": enc["fingerprint"], "encoder_backend": enc["backend"]}
-        step("encoder variants")
-        results["encoder_variants"] = encoder_variants(plan.encoder_rounds)
         step("ingest (+ compaction)")
         milvus_log = data_dir / "logs" / "milvus-stdout.log"
         results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
@@ -167,9 +160,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         lm.stop()
         if not args.keep_data:
             shutil.rmtree(data_dir, ignore_errors=True)
-    if args.first_answer:  # alone on the machine: the bench's Milvus is stopped
-        step("first answer of a clean clone")
-        results["first_answer"] = first_answer()
     step("report")
     results["meta"]["loadavg_end"] = os.getloadavg()
     results["meta"]["wall_s"] = time.perf_counter() - started

@@ -1,10 +1,8 @@
-"""The encoder alone (the ingest's words and the queries), its session and export variants,
-the encoder and the search together in one process without HTTP, and a clean clone's first
-answer: each run as a probe subprocess."""
+"""The encoder alone (the ingest's words and the queries), and the encoder and the search
+together in one process without HTTP: each run as a probe subprocess."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench.common import OUT_DIR, OtherLoad, child_env, probe_cmd, run_logged
@@ -32,16 +30,3 @@ def encode_then_search(uri: str, texts: list[str]) -> dict | None:
     qfile = write_texts(OUT_DIR / "queries_inproc.json", texts)
     cmd = probe_cmd("encode_search", "--uri", uri, "--queries", str(qfile))
     return run_logged(cmd, child_env(), "encode_search.log").result()
-
-
-def encoder_variants(rounds: int) -> dict | None:
-    """``probes/encoder_variants.py``: one word under thread, spinning and export variants."""
-    cmd = probe_cmd("encoder_variants", "--rounds", str(rounds))
-    return run_logged(cmd, child_env(), "encoder_variants.log").result()
-
-
-def first_answer() -> dict | None:
-    """``probes/first_answer.py``: a clean clone's ``make run`` until its first correct answer."""
-    run = run_logged(probe_cmd("first_answer"), child_env(), "first_answer.log")
-    path = OUT_DIR / "first_answer.json"
-    return json.loads(path.read_text()) if run.code == 0 and path.is_file() else None

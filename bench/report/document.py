@@ -10,15 +10,12 @@ from bench.report.ingest import ingest_section
 from bench.report.latency import latency_section
 from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
-from bench.report.speed2 import encoder_variants_section, first_answer_section
 from bench.report.targets import targets_section
 from bench.report.throughput import original_section, throughput_section
 from bench.report.versus import versus_section
 
 SECTIONS = (
-    first_answer_section,
     ingest_section,
-    encoder_variants_section,
     latency_section,
     throughput_section,
     recall_section,
@@ -28,12 +25,21 @@ SECTIONS = (
     soak_section,
     profile_section,
 )
+RERUN_AT = "53ffa89"
+"""The last commit holding every finished study below (each report keeps its figures)."""
+FINISHED = (
+    ("the index study (bench/INDEX.md)", ".venv/bin/python -m bench.probes.index_study"),
+    ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
+    ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
+)
+"""Studies this bench ran once and no longer runs: what, and the command as it was."""
 
 
 def write_report(r: dict, path: Path) -> None:
     lines = header(r) + targets_section(r) + analysis(r)
     for section in SECTIONS:
         lines += section(r)
+    lines += finished_section()
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
@@ -76,3 +82,9 @@ def _changed(meta: dict) -> list[str]:
     """Changed files other than the benchmark's own."""
     lines = meta.get("git", {}).get("changed", [])
     return [f"`{x[3:]}`" for x in lines if not x[3:].startswith("bench/")]
+
+
+def finished_section() -> list[str]:
+    """Where the studies that left the bench can be rerun from, so that no report loses the way."""
+    rows = [f"- {what}: `git checkout {RERUN_AT} && {cmd}`" for what, cmd in FINISHED]
+    return ["## Finished studies, no longer run", "", *rows, ""]

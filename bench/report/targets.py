@@ -6,7 +6,6 @@ from bench.phases.ingest import LOAD_REFUSAL
 from bench.phases.plan import CONCURRENCY, ORIGINALS, OURS
 from bench.probes.protocol import TOP_K
 from bench.report.format import SETS, SHORT, context, table
-from bench.report.speed2 import speed2_targets
 from bench.report.versus import versus_targets
 from bench.units import GB
 
@@ -130,7 +129,6 @@ def evaluate(r: dict) -> list[dict]:
             )
         )
     out += versus_targets(r)
-    out += speed2_targets(r)
     if "soak" in r:
         s = r["soak"]
         errors_ok = s["errors"] == 0
