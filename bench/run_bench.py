@@ -31,12 +31,11 @@ from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
 from bench.phases.encoder import encode_then_search, encoder_alone
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
-from bench.phases.profile import profile
+from bench.phases.profile import default_flame_graphs, profile
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase, search_probes
-from bench.phases.servers import BASELINE_COMMIT, original_service, our_service
+from bench.phases.servers import original_service, our_service
 from bench.phases.service import cold_start, http_floor, measure_service, soak
-from bench.phases.versus import versus_baseline
 from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
 
@@ -147,12 +146,11 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
                 if prof and threads == 0:
                     services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
         results["services"] = services
-        step(f"versus commit {BASELINE_COMMIT}")
-        # Answer cache off in both: the c=16 queries may repeat.
-        try:
-            results["versus"] = versus_baseline(lm.uri, q.dictionary + pools["w1_tp"], plan, profile=prof)
-        except subprocess.CalledProcessError as exc:  # no such commit here (a shallow clone)
-            results["versus"] = {"commit": BASELINE_COMMIT, "error": f"{exc}: {exc.stderr!r:.300}"}
+        if prof:
+            step("flame graphs")
+            results["flame_graphs"] = default_flame_graphs(
+                lm.uri, pools["w1_tp"], q.pool[-WARM_REQUESTS:], plan
+            )
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)

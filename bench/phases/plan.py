@@ -34,9 +34,7 @@ class Plan:
     cold_runs: int
     profile_s: float
     soak: bool
-    versus_rounds: int = 3
-    """Interleaved rounds of this checkout's server against the baseline commit's."""
 
 
 FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True)
-QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False, versus_rounds=1)
+QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False)

@@ -1,4 +1,5 @@
-"""Optional py-spy sampling of a server under c=16 load, summarised for RESULTS.md.
+"""Optional py-spy sampling of a server under load, summarised for RESULTS.md, and its
+flame graphs.
 
 py-spy is a developer tool, not a project requirement: when it is not installed
 (``.venv/bin/pip install py-spy``) the profile is skipped. Next to the stacks, the CPU
@@ -18,8 +19,11 @@ from pathlib import Path
 import psutil
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, PYTHON, Service, descendants
-from bench.phases.plan import CONCURRENCY, Plan
-from bench.phases.servers import load
+from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, Plan
+from bench.phases.servers import load, our_service
+
+PROFILES_DIR = BENCH_DIR / "profiles"
+"""The flame graphs of the last full run (generated, git-ignored)."""
 
 SAMPLE_RATE_HZ = 200
 TOP_FRAMES = 5
@@ -60,13 +64,15 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return out
 
 
-def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """Start py-spy on ``pid`` and its subprocesses for ``seconds`` (raw stacks into ``out``)."""
+def start_record(pid: int, seconds: float, out: Path, fmt: str = "raw") -> subprocess.Popen | None:
+    """Start py-spy on ``pid`` and its subprocesses for ``seconds`` (``fmt``: raw stacks or
+    ``flamegraph``, into ``out``); None when py-spy is absent."""
     exe = py_spy()
     if exe is None:
         return None
+    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(SAMPLE_RATE_HZ)]
-    cmd += ["--format", "raw", "--output", str(out), "--threads", "--nonblocking", "--subprocesses"]
+    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--subprocesses"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -76,14 +82,9 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
     is asked to leave out waiting threads; where it cannot tell (seen here: a pool thread
     waiting for work in ``_worker``, a search waiting for Milvus in gRPC's ``_blocking``)
     waits still show, so the per-thread CPU (psutil, :func:`profile`) is the measure of CPU."""
-    exe = py_spy()
-    if exe is None:
+    spy = start_record(svc.proc.pid, seconds, out, "flamegraph")
+    if spy is None:
         return None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [exe, "record", "--pid", str(svc.proc.pid), "--duration", str(int(seconds)), "--rate"]
-    cmd += [str(SAMPLE_RATE_HZ), "--format", "flamegraph", "--output", str(out), "--nonblocking"]
-    cmd += ["--subprocesses", "--threads"]
-    spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load(svc, queries, f"{svc.name}_flame_c{concurrency}", concurrency=concurrency, duration=seconds)
     spy.wait()
     if not out.is_file():
@@ -91,6 +92,27 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
     # The graph names the server's command line: paths relative to the project, not this machine's.
     out.write_text(out.read_text().replace(str(PROJECT_DIR) + "/", ""))
     return out
+
+
+def flame_graphs(svc: Service, queries: list[str], prefix: str, seconds: float, where: Path) -> dict:
+    """SVG flame graphs of ``svc`` at c=1 and c=16 (paths relative to bench/), if py-spy is here."""
+    out = {}
+    for conc in (1, CONCURRENCY):
+        path = flame_graph(svc, queries, where / f"{prefix}_c{conc}.svg", conc, seconds)
+        if path is not None:
+            out[f"c{conc}"] = (
+                str(path.relative_to(BENCH_DIR)) if path.is_relative_to(BENCH_DIR) else str(path)
+            )
+    return out
+
+
+def default_flame_graphs(uri: str, queries: list[str], warm: list[str], plan: Plan) -> dict:
+    """Flame graphs of the default configuration into ``PROFILES_DIR``, on a server of its own
+    with the answer cache off, so that every request encodes and searches whatever repeats."""
+    with our_service(f"{DEFAULT}_flame", uri, OURS[DEFAULT], WORDSIM_ANSWER_CACHE_SIZE="0") as svc:
+        svc.wait_ready(SERVER_READY_S)
+        load(svc, warm, f"{DEFAULT}_flame_warm")
+        return flame_graphs(svc, queries, "ours", plan.profile_s, PROFILES_DIR)
 
 
 def thread_group(name: str) -> str:

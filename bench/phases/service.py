@@ -14,14 +14,25 @@ from bench.phases.servers import load, noop_service, our_service
 from bench.units import MS_PER_S
 
 
-def cpu_groups(server_pid: int, milvus_root: int) -> dict[str, list[int]]:
-    """Process ids by role: our server (with workers), the Milvus binary, its forwarder."""
-    milvus = descendants(milvus_root)
+def cpu_groups(server_pid: int, milvus_root: int | None) -> dict[str, list[int]]:
+    """Process ids by role: our server (with workers), the Milvus binary, its forwarder
+    (without ``milvus_root``, a Milvus not ours to watch: the server only)."""
+    milvus = descendants(milvus_root) if milvus_root else []
     return {
         "server": [p.pid for p in descendants(server_pid)],
         "milvus": [p.pid for p in milvus if p.name() == "milvus"],
         "forwarder": [p.pid for p in milvus if p.name() != "milvus"],
     }
+
+
+def load_with_cpu(svc: Service, queries: list[str], tag: str, milvus_root: int | None, **how) -> dict:
+    """A load run (``how``: ``servers.load``'s options), with each party's CPU ms per request."""
+    groups = cpu_groups(svc.proc.pid, milvus_root)
+    before = proc_cpu(groups)
+    out = load(svc, queries, tag, **how)
+    after, n = proc_cpu(groups), max(out["requests"], 1)
+    out["cpu_ms_per_request"] = {k: (after[k] - before[k]) / n * MS_PER_S for k in groups}
+    return out
 
 
 def throughput_with_cpu(svc: Service, queries: list[str], tag: str, plan: Plan, milvus_root: int) -> dict:
@@ -54,11 +65,7 @@ def measure_service(
     if not latency:
         res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
         return res
-    groups = cpu_groups(svc.proc.pid, milvus_root)
-    before = proc_cpu(groups)
-    res["latency_dict"] = load(svc, q.dictionary, f"{svc.name}_c1_dict")
-    after, n = proc_cpu(groups), res["latency_dict"]["requests"]
-    res["latency_dict"]["cpu_ms_per_request"] = {k: (after[k] - before[k]) / n * MS_PER_S for k in groups}
+    res["latency_dict"] = load_with_cpu(svc, q.dictionary, f"{svc.name}_c1_dict", milvus_root)
     res["latency_ood"] = load(svc, q.ood, f"{svc.name}_c1_ood")
     both = res["latency_dict"]["_latencies_ms"] + res["latency_ood"]["_latencies_ms"]
     res["latency_all"] = {"latency_ms": summarize(both)}

@@ -12,7 +12,6 @@ from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
 from bench.report.targets import targets_section
 from bench.report.throughput import original_section, throughput_section
-from bench.report.versus import versus_section
 
 SECTIONS = (
     ingest_section,
@@ -21,7 +20,6 @@ SECTIONS = (
     recall_section,
     cold_section,
     original_section,
-    versus_section,
     soak_section,
     profile_section,
 )
@@ -31,6 +29,10 @@ FINISHED = (
     ("the index study (bench/INDEX.md)", ".venv/bin/python -m bench.probes.index_study"),
     ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
     ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
+    (
+        "this server against commit 5b7f2f1's, interleaved (its `versus` phase)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
 )
 """Studies this bench ran once and no longer runs: what, and the command as it was."""
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from bench.phases.ingest import LOAD_REFUSAL
-from bench.phases.plan import CONCURRENCY, ORIGINALS, OURS
+from bench.phases.plan import CONCURRENCY, DEFAULT, ORIGINALS, OURS
 from bench.probes.protocol import TOP_K
 from bench.report.format import SETS, SHORT, context, table
-from bench.report.versus import versus_targets
 from bench.units import GB
 
 INGEST_RATIO_MAX = 1.3
@@ -17,6 +16,7 @@ THROUGHPUT_VS_ORIGINAL_MIN = 2.0
 P99_C16_MAX_MS = 20.0
 RECALL_MIN = 0.99
 SOAK_RSS_DRIFT_MAX = 0.05
+CPU_PER_REQUEST_MAX_MS = 3.0
 NOT_SERVED = (
     f'Milvus did not load the indexed sealed segments (see the count of "{LOAD_REFUSAL}" in its '
     "log: its query node could not read its own memory use, as happened with "
@@ -128,7 +128,17 @@ def evaluate(r: dict) -> list[dict]:
                 False,
             )
         )
-    out += versus_targets(r)
+    cpu = r["services"][DEFAULT]["latency_dict"].get("cpu_ms_per_request")
+    if cpu:
+        out.append(
+            _check(
+                f"{SHORT[DEFAULT]} c=1 server CPU per request ≤ {CPU_PER_REQUEST_MAX_MS:g} ms, dictionary",
+                f"{cpu['server']:.2f} ms",
+                cpu["server"],
+                CPU_PER_REQUEST_MAX_MS,
+                True,
+            )
+        )
     if "soak" in r:
         s = r["soak"]
         errors_ok = s["errors"] == 0
