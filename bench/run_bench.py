@@ -202,7 +202,10 @@ def strip_private(obj):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.render and not args.render.is_file():  # generated, not committed: a full run writes it
+        parser.error(f"{args.render}: no results file; a full run (make bench) writes bench/results.json")
     if args.render:
         write_report(json.loads(args.render.read_text()), args.render.with_name("RESULTS.md"))
         return 0
