@@ -8,7 +8,7 @@ design side by side, and a soak, all in one run on this machine (``make bench``)
 Run from the project directory (probes are started as ``python -m bench.probes.<name>``).
 A private Milvus server (``wordsim.local_milvus.launcher.LocalMilvus``) on a free port, with its
 data under ``bench/out/``, serves every phase and is stopped at the end, also on errors and
-Ctrl-C. Timings on a shared 2-core machine are noisy: every comparison is between
+Ctrl-C. Timings on a small shared machine are noisy: every comparison is between
 figures of the same run, and medians (p50) are quoted.
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
-from bench.report.format import SHORT
+from bench.report.format import SHORT, cores
 from bench.report.targets import (
     E2E_OVER_SEARCH_MAX,
     E2E_P50_MAX_MS,
@@ -41,8 +41,8 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
             f"  The same work in one process without HTTP, each query encoded and then searched: p50 "
             f"{t:.2f} ms (encode {e:.2f}, search {s_:.2f}), against {enc['dict']['p50']:.2f} and "
             f"{search['dict']['latency_ms']['p50']:.2f} ms in loops of one kind of call: interleaved, the "
-            "encoder and Milvus evict each other's working sets on the 2 shared cores. HTTP, Sanic and the "
-            f"service's own path add {e2e - t:.2f} ms to that."
+            f"encoder and Milvus evict each other's working sets on the {cores(r)} they share. HTTP, Sanic "
+            f"and the service's own path add {e2e - t:.2f} ms to that."
         )
     cpu = r["services"][name]["latency_dict"].get("cpu_ms_per_request")
     if cpu:
@@ -78,7 +78,7 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
 def _throughput_breakdown(r: dict, name: str) -> list[str]:
     t = r["services"][name]["throughput"]
     c = t["cpu_cores"]
-    cores = ", ".join(f"{k} {v:.2f}" for k, v in c.items())
+    parties = ", ".join(f"{k} {v:.2f}" for k, v in c.items())
     own = c["server"] + c["milvus"] + c["forwarder"]
 
     def per(cores: float) -> str:
@@ -88,9 +88,10 @@ def _throughput_breakdown(r: dict, name: str) -> list[str]:
     ceiling = r["meta"]["cpu_count"] / (own / t["rps"])
     out = [
         f"- {SHORT[name]} at c={CONCURRENCY}: {t['rps']:.0f} req/s using {sum(c.values()):.2f} of "
-        f"{r['meta']['cpu_count']} cores ({cores}). Per request: server {per(c['server'])} ms CPU, "
+        f"{cores(r)} ({parties}). Per request: server {per(c['server'])} ms CPU, "
         f"Milvus {per(c['milvus'])} ms, forwarder {per(c['forwarder'])} ms "
-        f"= {per_req_ms:.1f} ms, so even with both cores to itself it could not exceed ~{ceiling:.0f} req/s."
+        f"= {per_req_ms:.1f} ms, so even with all {cores(r)} to itself it could not exceed "
+        f"~{ceiling:.0f} req/s."
     ]
     prof = r["services"][name].get("profile")
     if prof and prof["categories"]:
@@ -115,8 +116,7 @@ def _littles_law(r: dict) -> str:
     return (
         f"- p99 ≤ {P99_C16_MAX_MS:g} ms at c={CONCURRENCY}: a closed loop of {CONCURRENCY} connections has "
         f"mean latency = {CONCURRENCY} / throughput (Little's law), so it needs ≥ {need:.0f} req/s, i.e. ≤ "
-        f"{r['meta']['cpu_count'] / need * MS_PER_S:.1f} ms of CPU per request on {r['meta']['cpu_count']} "
-        "cores for "
+        f"{r['meta']['cpu_count'] / need * MS_PER_S:.1f} ms of CPU per request on {cores(r)} for "
         "server + Milvus together; the per-request CPU measured above is far higher." + batch
     )
 
@@ -152,12 +152,11 @@ def analysis(r: dict) -> list[str]:
             "encoder alone."
         )
         if "milvus_cpu_s" in i:
-            cores = r["meta"]["cpu_count"]
-            floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / cores
+            floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / r["meta"]["cpu_count"]
             out.append(
                 f"  CPU bound: the ingest process used {i['process_cpu_s']:.0f} CPU s and Milvus "
                 f"{i['milvus_cpu_s']:.0f} CPU s (inserts, HNSW build with efConstruction="
-                f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores} cores that is at least "
+                f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores(r)} that is at least "
                 f"{floor_s:.0f} s of wall time even with perfect overlap, {floor_s / e['encode_s']:.2f}× the "
                 f"encoder alone ({e['encode_cpu_s']:.0f} CPU s). Other work on the machine took "
                 f"{i['other_load_cores']:.2f} cores during the ingest and {e['other_load_cores']:.2f} during "

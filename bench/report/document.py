@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.analysis import analysis
+from bench.report.format import cores
 from bench.report.ingest import ingest_section
 from bench.report.latency import latency_section
 from bench.report.search import recall_section
@@ -68,8 +69,8 @@ def header(r: dict) -> list[str]:
         f"{r['queries']['ood']} out-of-dictionary phrases (seed {r['queries']['seed']}); c=16 runs "
         f"{p['tp_s']:.0f} s after {p['tp_warmup_s']:.0f} s warm-up",
         "",
-        "Timings are noisy (2 shared cores): compare figures of this run with each other, and read "
-        "p50 (median) first. The load client is a separate process on the same 2 cores "
+        f"Timings are noisy ({cores(r)}, shared): compare figures of this run with each other, and read "
+        f"p50 (median) first. The load client is a separate process on the same {cores(r)} "
         "(bench/probes/load_client.py, keep-alive HTTP/1.1 on asyncio), so it takes CPU from the server.",
         "",
     ]

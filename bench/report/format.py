@@ -22,6 +22,12 @@ SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OO
 """The two query sets: key in the search results, key in a service's results, label."""
 
 
+def cores(r: dict) -> str:
+    """The run's core count as the prose names it, from its metadata (``os.cpu_count()``)."""
+    n = r["meta"]["cpu_count"]
+    return f"{n} core" if n == 1 else f"{n} cores"
+
+
 def ms(x: float) -> str:
     return f"{x:.2f}"
 
