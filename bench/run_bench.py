@@ -33,7 +33,7 @@ from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.profile import default_flame_graphs, profile
 from bench.phases.queries import pick_queries
-from bench.phases.search import search_phase, search_probes
+from bench.phases.search import search_phase
 from bench.phases.servers import original_service, our_service
 from bench.phases.service import cold_start, http_floor, measure_service, soak
 from bench.probes.protocol import TOP_K, write_texts
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     # The project's package, imported here so that --render works without it.
     from wordsim.ingest.wordlist import jieba_dict_path, read_words
     from wordsim.local_milvus.launcher import LocalMilvus
-    from wordsim.local_milvus.milvus_config import INNER_PORT, MILVUS_VERSION
+    from wordsim.local_milvus.milvus_config import MILVUS_VERSION
     from wordsim.settings import load_settings
 
     settings = load_settings()
@@ -117,8 +117,7 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         milvus_log = data_dir / "logs" / "milvus-stdout.log"
         results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
         step("search only + recall")
-        results["search"] = search_phase(lm.uri, settings, q)
-        results["search"]["probes"] = search_probes(lm.uri, milvus_root, INNER_PORT, settings)
+        results["search"] = search_phase(lm.uri, milvus_root, settings, q)
         step("encode + search in one process")
         results["inproc"] = encode_then_search(lm.uri, q.dictionary)
         step("HTTP floor")

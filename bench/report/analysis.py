@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
+from bench.phases.plan import CONCURRENCY, OURS
 from bench.report.format import SHORT, cores
 from bench.report.targets import (
     E2E_OVER_SEARCH_MAX,
@@ -57,21 +57,6 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
                 else "."
             )
         )
-    probes = r["search"].get("probes") or {}
-    fwd, direct = probes.get("forwarded"), probes.get("direct")
-    if name == DEFAULT and fwd:
-        floor = (
-            f"- Milvus' floor (fresh process): a trivial RPC (has_collection) takes "
-            f"{fwd['has_collection_ms']['p50']:.2f} ms p50 and a search {fwd['search_ms']['p50']:.2f} ms "
-            f"({fwd['search_no_output_fields_ms']['p50']:.2f} ms without the `text` output field)"
-        )
-        if direct:
-            floor += (
-                "; direct to Milvus, bypassing the forwarder: "
-                f"{direct['has_collection_ms']['p50']:.2f} ms and "
-                f"{direct['search_ms']['p50']:.2f} ms, so the forwarder is not what makes search slow"
-            )
-        out.append(floor + ".")
     return out
 
 
@@ -102,16 +87,14 @@ def _throughput_breakdown(r: dict, name: str) -> list[str]:
 
 def _littles_law(r: dict) -> str:
     need = CONCURRENCY / (P99_C16_MAX_MS / MS_PER_S)
-    fwd = (r["search"].get("probes") or {}).get("forwarded") or {}
+    ef = r["search"]["configured_ef"]
+    by_nq = {row["nq"]: row for row in r["search"].get("nq_sweep") or [] if row["value"] == ef}
     batch = ""
-    if "search_batch16_ms" in fwd:
-        one, many = fwd["search_ms"], fwd["search_batch16_ms"]
-        many_txt = f"{many['p50']:.2f} ms p50 and {many['client_cpu_ms']:.2f} ms of client CPU"
-        one_txt = f"{one['p50']:.2f} ms and {one['client_cpu_ms']:.2f} ms"
+    if 1 in by_nq and CONCURRENCY in by_nq:
+        one, many = (by_nq[n]["milvus_cpu_ms_per_query"] for n in (1, CONCURRENCY))
         batch = (
-            f" One Milvus call with 16 queries takes {many_txt}, against {one_txt} for one query: answering "
-            "the requests waiting at a moment with one encoder batch and one nq=k search is the lever that "
-            "moves throughput, not more workers."
+            f" Milvus' CPU per query at ef={ef}: {one:.2f} ms searched one per call, {many:.2f} ms "
+            f"{CONCURRENCY} per call (the nq table of section 2)."
         )
     return (
         f"- p99 ≤ {P99_C16_MAX_MS:g} ms at c={CONCURRENCY}: a closed loop of {CONCURRENCY} connections has "

@@ -31,6 +31,10 @@ FINISHED = (
     ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
     ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
     (
+        "Milvus' floor: a trivial RPC, and a search through the forwarder and direct (nsenter)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
+    (
         "this server against commit 5b7f2f1's, interleaved (its `versus` phase)",
         ".venv/bin/python -m bench.run_bench",
     ),

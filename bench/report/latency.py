@@ -1,10 +1,10 @@
 """Section 2 of RESULTS.md: latency at concurrency 1, with the encoder alone, the search
-alone, both in one process, the HTTP floor and Milvus' own floor beside it."""
+alone, both in one process, and the HTTP floor beside it; Milvus' CPU per query by nq."""
 
 from __future__ import annotations
 
 from bench.report.format import LABEL, context, lat_row, pct_row, table
-from bench.report.search import probe_table
+from bench.report.search import nq_sweep_table
 
 
 def latency_section(r: dict) -> list[str]:
@@ -48,10 +48,10 @@ def latency_section(r: dict) -> list[str]:
     out = ["## 2. Latency at concurrency 1 (ms, through real HTTP)", "", context(r), ""]
     out += table(["what", "n", "p50", "p90", "p99", "max"], rows)
     out += [
-        "Search only: `WordStore.search` (the service's own call: same params, output field `text`) "
-        "from the bench process, precomputed query vectors, one at a time. Encoder alone: "
-        "`encode_one` with one inference thread, as the server runs it. Both are loops of one kind of call; "
-        "in one process, no HTTP: each query encoded and then searched, as the server does at c=1.",
+        "Search only: `MilvusClient.search` with the service's parameters (output field `text`) from a "
+        "fresh process (bench/probes/search_probe.py), precomputed query vectors, one at a time. Encoder "
+        "alone: `encode_one` with one inference thread, as the server runs it. Both are loops of one kind "
+        "of call; in one process, no HTTP: each query encoded and then searched, as the server does at c=1.",
         "",
     ]
-    return out + probe_table(r)
+    return out + nq_sweep_table(s.get("nq_sweep"))
