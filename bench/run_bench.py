@@ -1,5 +1,5 @@
-"""The benchmark: ingest, encoder, latency, throughput, recall, cold start, the original
-design side by side, and a soak, all in one run on this machine (``make bench``).
+"""The benchmark of today's code: ingest, encoder, latency, throughput, recall, cold start,
+profiles and a soak, all in one run on this machine (``make bench``).
 
     .venv/bin/python -m bench.run_bench            # full run, writes bench/RESULTS.md
     .venv/bin/python -m bench.run_bench --quick    # smoke run (plan QUICK), writes bench/out/
@@ -30,11 +30,11 @@ from pathlib import Path
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
 from bench.phases.encoder import encode_then_search, encoder_alone
 from bench.phases.ingest import ingest
-from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
+from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.profile import default_flame_graphs, profile
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase
-from bench.phases.servers import original_service, our_service
+from bench.phases.servers import our_service
 from bench.phases.service import cold_start, http_floor, measure_service, soak
 from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
@@ -136,14 +136,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
                     # From the other end of the slice: the c=16 run's answers are in the cache.
                     unseen = pools["w1_profile"][::-1]
                     services[name]["profile_c1"] = profile(svc, unseen, plan, concurrency=1)
-        for name, threads in ORIGINALS.items():
-            step(f"service {name}")
-            with original_service(name, lm.uri, threads) as svc:
-                services[name] = measure_service(
-                    svc, q, pools["w1_tp"], plan, milvus_root, cached=False, latency=threads == 0
-                )
-                if prof and threads == 0:
-                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
         results["services"] = services
         if prof:
             step("flame graphs")

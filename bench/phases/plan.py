@@ -16,8 +16,6 @@ DEFAULT = "ours_w1t2"
 """The service's default configuration (the cold start and the soak use it too)."""
 OURS = {"ours_w1t2": 1, "ours_w2t2": 2}
 """Our service's configurations measured: name -> ``WORDSIM_WORKERS``."""
-ORIGINALS = {"original": 0, "original_t1": 1}
-"""The original design's configurations: name -> torch threads (0: torch's default)."""
 
 
 @dataclass(frozen=True)

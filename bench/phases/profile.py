@@ -32,9 +32,7 @@ _LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(
 CATEGORIES = {
     "ONNX Runtime inference (Session.run)": "Session.run (onnxruntime",
     "tokenizer": "tokenize (wordsim/model/onnx_backend.py",
-    "torch model forward (original)": "_call_impl (torch",
-    "pymilvus search, ours (request building, gRPC call, result parsing)": "WordStore.search",
-    "pymilvus search, original (ORM)": "search (pymilvus/orm/collection.py",
+    "pymilvus search (request building, gRPC call, result parsing)": "WordStore.search",
     "gRPC blocking call (waiting for Milvus)": "_blocking (grpc/_channel.py",
     "micro-batcher (batcher.py, if present)": "(wordsim/service/batcher.py",
     "Sanic HTTP handling": "sanic/http/",

@@ -1,5 +1,5 @@
-"""The servers a phase measures (ours, the original design, a bare Sanic app), and the
-load client run against them."""
+"""The servers a phase measures (ours, another commit's, a bare Sanic app), and the load
+client run against them."""
 
 from __future__ import annotations
 
@@ -68,14 +68,6 @@ def checkout_service(name: str, uri: str, workers: int, tree: Path, **extra: str
     extra = own | extra
     env = _server_env(uri, port, workers, extra)
     return Service(name, [PYTHON, str(tree / SERVER_SCRIPT.name)], env, port, cwd=tree)
-
-
-def original_service(name: str, uri: str, torch_threads: int) -> Service:
-    """``probes/baseline_original.py`` on a free port (``torch_threads`` 0: torch's default)."""
-    port = free_port()
-    cmd = probe_cmd("baseline_original", "--port", str(port), "--milvus-uri", uri)
-    cmd += ["--torch-threads", str(torch_threads)]
-    return Service(name, cmd, child_env(), port)
 
 
 def noop_service() -> Service:

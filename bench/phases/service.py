@@ -50,21 +50,11 @@ def throughput_with_cpu(svc: Service, queries: list[str], tag: str, plan: Plan, 
 
 
 def measure_service(
-    svc: Service,
-    q: Queries,
-    pool: list[str],
-    plan: Plan,
-    milvus_root: int,
-    *,
-    cached: bool,
-    latency: bool = True,
+    svc: Service, q: Queries, pool: list[str], plan: Plan, milvus_root: int, *, cached: bool
 ) -> dict:
     """c=1 latency (dictionary, OOD, optionally a cached repeat), then c=16 throughput."""
     res: dict = {"ready_s": svc.wait_ready(SERVER_READY_S), "name": svc.name}
     load(svc, q.pool[-WARM_REQUESTS:], f"{svc.name}_warm")
-    if not latency:
-        res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
-        return res
     res["latency_dict"] = load_with_cpu(svc, q.dictionary, f"{svc.name}_c1_dict", milvus_root)
     res["latency_ood"] = load(svc, q.ood, f"{svc.name}_c1_ood")
     both = res["latency_dict"]["_latencies_ms"] + res["latency_ood"]["_latencies_ms"]

@@ -12,7 +12,7 @@ from bench.report.latency import latency_section
 from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
 from bench.report.targets import targets_section
-from bench.report.throughput import original_section, throughput_section
+from bench.report.throughput import throughput_section
 
 SECTIONS = (
     ingest_section,
@@ -20,7 +20,6 @@ SECTIONS = (
     throughput_section,
     recall_section,
     cold_section,
-    original_section,
     soak_section,
     profile_section,
 )
@@ -30,6 +29,7 @@ FINISHED = (
     ("the index study (bench/INDEX.md)", ".venv/bin/python -m bench.probes.index_study"),
     ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
     ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
+    ("the original design side by side", ".venv/bin/python -m bench.run_bench"),
     (
         "Milvus' floor: a trivial RPC, and a search through the forwarder and direct (nsenter)",
         ".venv/bin/python -m bench.run_bench",

@@ -5,15 +5,11 @@ from __future__ import annotations
 LABEL = {
     "ours_w1t2": "ours, WORKERS=1 EXECUTOR_THREADS=2 (default)",
     "ours_w2t2": "ours, WORKERS=2 EXECUTOR_THREADS=2",
-    "original": "original design (bench/probes/baseline_original.py, torch default threads)",
-    "original_t1": "original design, tuned: torch.set_num_threads(1), c=16 only",
 }
 """Each measured configuration (``bench.phases.plan``) as the tables name it."""
 SHORT = {
     "ours_w1t2": "W1T2",
     "ours_w2t2": "W2T2",
-    "original": "original",
-    "original_t1": "original (1 thread)",
 }
 """Each configuration as the targets and the analysis name it."""
 

@@ -13,8 +13,6 @@ def latency_section(r: dict) -> list[str]:
     enc = r["encoder"]["encode_one_ms"]
     rows = []
     for name, svc in r["services"].items():
-        if "latency_dict" not in svc:
-            continue  # a throughput-only variant
         rows.append(lat_row(f"{LABEL[name]}: dictionary words", svc["latency_dict"]))
         rows.append(lat_row(f"{LABEL[name]}: OOD phrases", svc["latency_ood"]))
         if "latency_cached" in svc:

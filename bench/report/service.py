@@ -1,4 +1,4 @@
-"""Sections 5 and 7 of RESULTS.md and the profiles: the service's cold start, the soak, and
+"""Sections 5 and 6 of RESULTS.md and the profiles: the service's cold start, the soak, and
 where its time goes."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def cold_section(r: dict) -> list[str]:
 
 def soak_section(r: dict) -> list[str]:
     if "soak" not in r:
-        return ["## 7. Soak", "", "Not run (use --soak, or the full run).", ""]
+        return ["## 6. Soak", "", "Not run (use --soak, or the full run).", ""]
     s = r["soak"]
     rows = [
         [who, f"{v['after_warmup']:.0f}", f"{v['end']:.0f}", f"{v['change'] * 100:+.1f} %"]
@@ -32,7 +32,7 @@ def soak_section(r: dict) -> list[str]:
     ]
     ps = s["rps_per_second"]
     out = [
-        "## 7. Soak",
+        "## 6. Soak",
         "",
         context(r),
         "",

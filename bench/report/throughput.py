@@ -1,9 +1,8 @@
-"""Sections 3 and 6 of RESULTS.md: throughput at c=16 with each party's cores, and the
-original design side by side."""
+"""Section 3 of RESULTS.md: throughput at c=16 with each party's cores."""
 
 from __future__ import annotations
 
-from bench.phases.plan import DEFAULT, ORIGINALS, OURS
+from bench.phases.plan import DEFAULT, OURS
 from bench.report.format import LABEL, context, cores, ms, table
 
 CPU_KEYS = ("server", "milvus", "forwarder", "load client", "other work on the machine")
@@ -50,40 +49,4 @@ def throughput_section(r: dict) -> list[str]:
         "own answer cache (no cached repeat row).",
         "",
     ]
-    return out
-
-
-def original_section(r: dict) -> list[str]:
-    svcs = r["services"]
-    w = svcs[DEFAULT]
-    out = [
-        "## 6. The original design, side by side",
-        "",
-        context(r),
-        "",
-        "`bench/probes/baseline_original.py`: BertTokenizer + AlbertModel (torch eager) and the design "
-        "document's pooling on the request path, inside the async handler, then one pymilvus "
-        "`Collection.search` (ef as ours), top 3, same JSON. Same Milvus, same collection, same "
-        "queries, same client. Run as designed (torch's default threads) and tuned (1 torch thread, "
-        f"which avoids OpenMP threads waiting for each other on {cores(r)} shared with Milvus). Full "
-        "figures in sections 2 and 3.",
-        "",
-    ]
-    rows = []
-    for name in ORIGINALS:
-        o = svcs[name]
-        rows.append(
-            [
-                LABEL[name],
-                f"{o['throughput']['rps']:.0f}",
-                f"{w['throughput']['rps'] / o['throughput']['rps']:.2f}×",
-                ms(o["latency_dict"]["latency_ms"]["p50"]) if "latency_dict" in o else "not measured",
-                f"{o['latency_dict']['latency_ms']['p50'] / w['latency_dict']['latency_ms']['p50']:.2f}×"
-                if "latency_dict" in o
-                else "",
-            ]
-        )
-    out += table(
-        ["baseline", "c=16 req/s", "ours (default) / it", "c=1 p50 ms dict", "it / ours (default)"], rows
-    )
     return out
