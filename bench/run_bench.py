@@ -28,14 +28,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
-from bench.phases.encoder import encode_then_search, encoder_alone
+from bench.phases.encoder import encoder_alone
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.profile import default_flame_graphs, profile
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase
 from bench.phases.servers import our_service
-from bench.phases.service import cold_start, http_floor, measure_service, soak
+from bench.phases.service import cold_start, measure_service, soak
 from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
 
@@ -118,10 +118,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
         step("search only + recall")
         results["search"] = search_phase(lm.uri, milvus_root, settings, q)
-        step("encode + search in one process")
-        results["inproc"] = encode_then_search(lm.uri, q.dictionary)
-        step("HTTP floor")
-        results["http_floor"] = http_floor(q.dictionary, q.pool[-WARM_REQUESTS:])
         step("cold start")
         results["cold_start"] = cold_start(lm.uri, plan.cold_runs)
         prof = not args.no_profile

@@ -1,5 +1,5 @@
-"""The servers a phase measures (ours, another commit's, a bare Sanic app), and the load
-client run against them."""
+"""The servers a phase measures (ours, another commit's), and the load client run against
+them."""
 
 from __future__ import annotations
 
@@ -68,12 +68,6 @@ def checkout_service(name: str, uri: str, workers: int, tree: Path, **extra: str
     extra = own | extra
     env = _server_env(uri, port, workers, extra)
     return Service(name, [PYTHON, str(tree / SERVER_SCRIPT.name)], env, port, cwd=tree)
-
-
-def noop_service() -> Service:
-    """``probes/noop_app.py``: a fixed answer, the HTTP floor."""
-    port = free_port()
-    return Service("noop", probe_cmd("noop_app", "--port", str(port)), child_env(), port)
 
 
 def load(

@@ -1,5 +1,5 @@
 """The service measurements: c=1 latency with the CPU per request, c=16 throughput with each
-party's cores, the HTTP floor, cold start, and the soak."""
+party's cores, cold start, and the soak."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from bench.common import RssSampler, Service, busy_cpu_s, descendants, proc_cpu, summarize
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, WARM_REQUESTS, Plan
 from bench.phases.queries import Queries
-from bench.phases.servers import load, noop_service, our_service
+from bench.phases.servers import load, our_service
 from bench.units import MS_PER_S
 
 
@@ -62,17 +62,6 @@ def measure_service(
     if cached:
         res["latency_cached"] = load(svc, q.dictionary, f"{svc.name}_c1_cached")
     res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
-    return res
-
-
-def http_floor(queries: list[str], warm: list[str]) -> dict:
-    """c=1 latency of a bare Sanic app with a fixed answer (same client, same queries)."""
-    with noop_service() as svc:
-        svc.wait_ready(SERVER_READY_S)
-        load(svc, warm, "noop_warm")
-        res = load(svc, queries, "noop_c1")
-    res.pop("_latencies_ms")
-    res.pop("_done_at_s")
     return res
 
 

@@ -33,29 +33,12 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
             f"{(E2E_OVER_SEARCH_MAX - 1) * s50:.2f} ms for encoder + rest, and the encoder alone takes "
             f"{e50:.2f} ms; {E2E_P50_MAX_MS:g} ms is below the search alone."
         )
-    inproc = r.get("inproc")
-    if inproc:
-        t, e, s_ = (inproc[k]["p50"] for k in ("total_ms", "encode_ms", "search_ms"))
-        e2e = r["services"][name]["latency_dict"]["latency_ms"]["p50"]
-        out.append(
-            f"  The same work in one process without HTTP, each query encoded and then searched: p50 "
-            f"{t:.2f} ms (encode {e:.2f}, search {s_:.2f}), against {enc['dict']['p50']:.2f} and "
-            f"{search['dict']['latency_ms']['p50']:.2f} ms in loops of one kind of call: interleaved, the "
-            f"encoder and Milvus evict each other's working sets on the {cores(r)} they share. HTTP, Sanic "
-            f"and the service's own path add {e2e - t:.2f} ms to that."
-        )
     cpu = r["services"][name]["latency_dict"].get("cpu_ms_per_request")
     if cpu:
         out.append(
             f"  At c=1 each dictionary request cost the server {cpu['server']:.2f} ms of CPU (the encoder "
             f"alone is {enc['dict']['p50']:.2f} ms of it; the rest is Sanic, the request's Python path and "
-            f"the pymilvus client) and Milvus {cpu['milvus']:.2f} ms"
-            + (
-                f"; a bare Sanic app with a fixed answer (bench/probes/noop_app.py, same client) takes "
-                f"{r['http_floor']['latency_ms']['p50']:.2f} ms p50."
-                if "http_floor" in r
-                else "."
-            )
+            f"the pymilvus client) and Milvus {cpu['milvus']:.2f} ms."
         )
     return out
 

@@ -29,6 +29,10 @@ FINISHED = (
     ("the index study (bench/INDEX.md)", ".venv/bin/python -m bench.probes.index_study"),
     ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
     ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
+    (
+        "latency apart: encode + search in one process without HTTP, and a bare Sanic app (the HTTP floor)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
     ("the original design side by side", ".venv/bin/python -m bench.run_bench"),
     (
         "Milvus' floor: a trivial RPC, and a search through the forwarder and direct (nsenter)",

@@ -1,5 +1,5 @@
-"""Section 2 of RESULTS.md: latency at concurrency 1, with the encoder alone, the search
-alone, both in one process, and the HTTP floor beside it; Milvus' CPU per query by nq."""
+"""Section 2 of RESULTS.md: latency at concurrency 1, with the encoder alone and the search
+alone beside it; Milvus' CPU per query by nq."""
 
 from __future__ import annotations
 
@@ -19,26 +19,6 @@ def latency_section(r: dict) -> list[str]:
             rows.append(
                 lat_row(f"{LABEL[name]}: cached repeat of the dictionary words", svc["latency_cached"])
             )
-    if "http_floor" in r:
-        rows.append(
-            lat_row(
-                "HTTP floor: bare Sanic, fixed answer (bench/probes/noop_app.py): dictionary words",
-                r["http_floor"],
-            )
-        )
-    inproc = r.get("inproc")
-    if inproc:
-        for key, what in (
-            ("total_ms", "encode + search"),
-            ("encode_ms", "its encode"),
-            ("search_ms", "its search"),
-        ):
-            rows.append(
-                pct_row(
-                    f"in one process, no HTTP (bench/probes/encode_search.py), dictionary words: {what}",
-                    inproc[key],
-                )
-            )
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): dictionary words", conf["dict"]))
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): OOD phrases", conf["ood"]))
     rows.append(pct_row("encoder alone, one query, 1 thread: dictionary words", enc["dict"]))
@@ -48,8 +28,7 @@ def latency_section(r: dict) -> list[str]:
     out += [
         "Search only: `MilvusClient.search` with the service's parameters (output field `text`) from a "
         "fresh process (bench/probes/search_probe.py), precomputed query vectors, one at a time. Encoder "
-        "alone: `encode_one` with one inference thread, as the server runs it. Both are loops of one kind "
-        "of call; in one process, no HTTP: each query encoded and then searched, as the server does at c=1.",
+        "alone: `encode_one` with one inference thread, as the server runs it.",
         "",
     ]
     return out + nq_sweep_table(s.get("nq_sweep"))
