@@ -31,7 +31,7 @@ from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
 from bench.phases.encoder import encoder_alone
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
-from bench.phases.profile import default_flame_graphs, profile
+from bench.phases.profile import default_profiles
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase
 from bench.phases.servers import our_service
@@ -40,7 +40,7 @@ from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
 
 SEED = 20240601
-POOL_SEGMENTS = ("w1_tp", "w1_profile", "w2_tp", "soak")
+POOL_SEGMENTS = ("w1_tp", "profile", "w2_tp", "soak")
 """Disjoint slices of the query pool, so that no timed run repeats a cached query."""
 
 
@@ -120,24 +120,15 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         results["search"] = search_phase(lm.uri, milvus_root, settings, q)
         step("cold start")
         results["cold_start"] = cold_start(lm.uri, plan.cold_runs)
-        prof = not args.no_profile
-        services = {}
+        services = results["services"] = {}
         for name, workers in OURS.items():
             step(f"service {name}")
             with our_service(name, lm.uri, workers) as svc:
                 pool = pools["w1_tp" if workers == 1 else "w2_tp"]
                 services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
-                if prof and workers == 1:
-                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
-                    # From the other end of the slice: the c=16 run's answers are in the cache.
-                    unseen = pools["w1_profile"][::-1]
-                    services[name]["profile_c1"] = profile(svc, unseen, plan, concurrency=1)
-        results["services"] = services
-        if prof:
-            step("flame graphs")
-            results["flame_graphs"] = default_flame_graphs(
-                lm.uri, pools["w1_tp"], q.pool[-WARM_REQUESTS:], plan
-            )
+        if not args.no_profile:
+            step("profiles")
+            results["profiles"] = default_profiles(lm.uri, pools["profile"], q.pool[-WARM_REQUESTS:], plan)
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)

@@ -27,7 +27,6 @@ PROFILES_DIR = BENCH_DIR / "profiles"
 
 SAMPLE_RATE_HZ = 200
 TOP_FRAMES = 5
-TOP_FRAMES_ALL = 12
 _LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(.*) (\d+)$')
 CATEGORIES = {
     "ONNX Runtime inference (Session.run)": "Session.run (onnxruntime",
@@ -104,13 +103,15 @@ def flame_graphs(svc: Service, queries: list[str], prefix: str, seconds: float, 
     return out
 
 
-def default_flame_graphs(uri: str, queries: list[str], warm: list[str], plan: Plan) -> dict:
-    """Flame graphs of the default configuration into ``PROFILES_DIR``, on a server of its own
-    with the answer cache off, so that every request encodes and searches whatever repeats."""
-    with our_service(f"{DEFAULT}_flame", uri, OURS[DEFAULT], WORDSIM_ANSWER_CACHE_SIZE="0") as svc:
+def default_profiles(uri: str, queries: list[str], warm: list[str], plan: Plan) -> dict:
+    """The default configuration under py-spy at c=1 and c=16 (``profile``), then its flame
+    graphs into ``PROFILES_DIR``; on a server of its own with the answer cache off, so that
+    every request encodes and searches whatever repeats."""
+    with our_service(f"{DEFAULT}_profiled", uri, OURS[DEFAULT], WORDSIM_ANSWER_CACHE_SIZE="0") as svc:
         svc.wait_ready(SERVER_READY_S)
-        load(svc, warm, f"{DEFAULT}_flame_warm")
-        return flame_graphs(svc, queries, "ours", plan.profile_s, PROFILES_DIR)
+        load(svc, warm, f"{DEFAULT}_profiled_warm")
+        out: dict = {f"c{c}": profile(svc, queries, plan, c) for c in (1, CONCURRENCY)}
+        return out | {"flame_graphs": flame_graphs(svc, queries, "ours", plan.profile_s, PROFILES_DIR)}
 
 
 def thread_group(name: str) -> str:
@@ -129,7 +130,6 @@ def summarize_raw(
     names: dict[int, str] = {}
     group_frames: dict[str, Counter[str]] = defaultdict(Counter)
     cats: Counter[str] = Counter()
-    leaves: Counter[str] = Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         m = _LINE.match(line.strip())
@@ -139,9 +139,7 @@ def summarize_raw(
         group = thread_group(m.group(2) or "?")
         names[tid] = group
         total += count
-        leaf = _frame(stack.rsplit(";", 1)[-1]) if stack else group
-        leaves[leaf] += count
-        group_frames[group][leaf] += count
+        group_frames[group][_frame(stack.rsplit(";", 1)[-1]) if stack else group] += count
         for label, needle in CATEGORIES.items():
             if needle in stack:
                 cats[label] += count
@@ -159,11 +157,10 @@ def summarize_raw(
         "rate_hz": SAMPLE_RATE_HZ,
         "groups": groups,
         "categories": {k: v / total for k, v in cats.most_common()} if total else {},
-        "top_self": [(f, n / total) for f, n in leaves.most_common(TOP_FRAMES_ALL)] if total else [],
     }
 
 
-def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int = CONCURRENCY) -> dict | None:
+def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int) -> dict | None:
     """py-spy on the server while load at ``concurrency`` runs (None when py-spy is absent).
     Samples are of active threads only (no ``--idle``); the thread CPU comes from psutil."""
     raw = OUT_DIR / f"profile_{svc.name}_c{concurrency}.txt"

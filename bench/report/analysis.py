@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.phases.plan import CONCURRENCY, OURS
+from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
 from bench.report.format import SHORT, cores
 from bench.report.targets import (
     E2E_OVER_SEARCH_MAX,
@@ -61,8 +61,8 @@ def _throughput_breakdown(r: dict, name: str) -> list[str]:
         f"= {per_req_ms:.1f} ms, so even with all {cores(r)} to itself it could not exceed "
         f"~{ceiling:.0f} req/s."
     ]
-    prof = r["services"][name].get("profile")
-    if prof and prof["categories"]:
+    prof = (r.get("profiles") or {}).get(f"c{CONCURRENCY}")
+    if name == DEFAULT and prof and prof["categories"]:
         top = ", ".join(f"{k} {v:.0%}" for k, v in list(prof["categories"].items())[:5])
         out.append(f"  py-spy of the server (share of active samples): {top}.")
     return out
@@ -97,11 +97,10 @@ def analysis(r: dict) -> list[str]:
     if any("e2e p50" in m for m in misses):
         for name in OURS:
             out += _latency_breakdown(r, name)
-    if any("throughput" in m or "p99" in m for m in misses):
+    if any("p99" in m for m in misses):
         for name in r["services"]:
             out += _throughput_breakdown(r, name)
-        if any("p99" in m for m in misses):
-            out.append(_littles_law(r))
+        out.append(_littles_law(r))
     if any("ingest total" in m for m in misses):
         i, e = r["ingest"], r["encoder"]
         out.append(
@@ -117,17 +116,16 @@ def analysis(r: dict) -> list[str]:
             f"{e['encode_s']:.1f} s. The ingest's encode loop is {i['encode_s'] / e['encode_s']:.2f}× the "
             "encoder alone."
         )
-        if "milvus_cpu_s" in i:
-            floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / r["meta"]["cpu_count"]
-            out.append(
-                f"  CPU bound: the ingest process used {i['process_cpu_s']:.0f} CPU s and Milvus "
-                f"{i['milvus_cpu_s']:.0f} CPU s (inserts, HNSW build with efConstruction="
-                f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores(r)} that is at least "
-                f"{floor_s:.0f} s of wall time even with perfect overlap, {floor_s / e['encode_s']:.2f}× the "
-                f"encoder alone ({e['encode_cpu_s']:.0f} CPU s). Other work on the machine took "
-                f"{i['other_load_cores']:.2f} cores during the ingest and {e['other_load_cores']:.2f} during "
-                "the encoder run."
-            )
+        floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / r["meta"]["cpu_count"]
+        out.append(
+            f"  CPU bound: the ingest process used {i['process_cpu_s']:.0f} CPU s and Milvus "
+            f"{i['milvus_cpu_s']:.0f} CPU s (inserts, HNSW build with efConstruction="
+            f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores(r)} that is at least "
+            f"{floor_s:.0f} s of wall time even with perfect overlap, {floor_s / e['encode_s']:.2f}× the "
+            f"encoder alone ({e['encode_cpu_s']:.0f} CPU s). Other work on the machine took "
+            f"{i['other_load_cores']:.2f} cores during the ingest and {e['other_load_cores']:.2f} during "
+            "the encoder run."
+        )
     if not r["ingest"]["index_served"]["all_rows_served_by_index"]:
         out.append("- Index not in use (recall, search latency): " + NOT_SERVED)
     if any("recall" in m for m in misses):
