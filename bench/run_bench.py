@@ -128,7 +128,11 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
                 services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
         if not args.no_profile:
             step("profiles")
-            results["profiles"] = default_profiles(lm.uri, pools["profile"], q.pool[-WARM_REQUESTS:], plan)
+            # Beside the report: a smoke run's go to bench/out, not over the last full run's.
+            where = (OUT_DIR if args.quick else BENCH_DIR) / "profiles"
+            results["profiles"] = default_profiles(
+                lm.uri, pools["profile"], q.pool[-WARM_REQUESTS:], plan, where
+            )
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)

@@ -22,9 +22,6 @@ from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, PYTHON, Service, desce
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, Plan
 from bench.phases.servers import load, our_service
 
-PROFILES_DIR = BENCH_DIR / "profiles"
-"""The flame graphs of the last full run (generated, git-ignored)."""
-
 SAMPLE_RATE_HZ = 200
 TOP_FRAMES = 5
 _LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(.*) (\d+)$')
@@ -92,26 +89,25 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
 
 
 def flame_graphs(svc: Service, queries: list[str], prefix: str, seconds: float, where: Path) -> dict:
-    """SVG flame graphs of ``svc`` at c=1 and c=16 (paths relative to bench/), if py-spy is here."""
+    """SVG flame graphs of ``svc`` at c=1 and c=16 in ``where``, if py-spy is here; paths relative
+    to the folder above, where the run's report is."""
     out = {}
     for conc in (1, CONCURRENCY):
         path = flame_graph(svc, queries, where / f"{prefix}_c{conc}.svg", conc, seconds)
         if path is not None:
-            out[f"c{conc}"] = (
-                str(path.relative_to(BENCH_DIR)) if path.is_relative_to(BENCH_DIR) else str(path)
-            )
+            out[f"c{conc}"] = str(path.relative_to(where.parent))
     return out
 
 
-def default_profiles(uri: str, queries: list[str], warm: list[str], plan: Plan) -> dict:
+def default_profiles(uri: str, queries: list[str], warm: list[str], plan: Plan, where: Path) -> dict:
     """The default configuration under py-spy at c=1 and c=16 (``profile``), then its flame
-    graphs into ``PROFILES_DIR``; on a server of its own with the answer cache off, so that
+    graphs into ``where``; on a server of its own with the answer cache off, so that
     every request encodes and searches whatever repeats."""
     with our_service(f"{DEFAULT}_profiled", uri, OURS[DEFAULT], WORDSIM_ANSWER_CACHE_SIZE="0") as svc:
         svc.wait_ready(SERVER_READY_S)
         load(svc, warm, f"{DEFAULT}_profiled_warm")
         out: dict = {f"c{c}": profile(svc, queries, plan, c) for c in (1, CONCURRENCY)}
-        return out | {"flame_graphs": flame_graphs(svc, queries, "ours", plan.profile_s, PROFILES_DIR)}
+        return out | {"flame_graphs": flame_graphs(svc, queries, "ours", plan.profile_s, where)}
 
 
 def thread_group(name: str) -> str:
