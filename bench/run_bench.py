@@ -1,5 +1,5 @@
-"""The benchmark: ingest, encoder, latency, throughput, recall, cold start, the original
-design side by side, and a soak, all in one run on this machine (``make bench``).
+"""The benchmark of today's code: ingest, encoder, latency, throughput, recall, cold start,
+profiles and a soak, all in one run on this machine (``make bench``).
 
     .venv/bin/python -m bench.run_bench            # full run, writes bench/RESULTS.md
     .venv/bin/python -m bench.run_bench --quick    # smoke run (plan QUICK), writes bench/out/
@@ -8,7 +8,7 @@ design side by side, and a soak, all in one run on this machine (``make bench``)
 Run from the project directory (probes are started as ``python -m bench.probes.<name>``).
 A private Milvus server (``wordsim.local_milvus.launcher.LocalMilvus``) on a free port, with its
 data under ``bench/out/``, serves every phase and is stopped at the end, also on errors and
-Ctrl-C. Timings on a shared 2-core machine are noisy: every comparison is between
+Ctrl-C. Timings on a small shared machine are noisy: every comparison is between
 figures of the same run, and medians (p50) are quoted.
 """
 
@@ -28,20 +28,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
-from bench.phases.encoder import encode_then_search, encoder_alone, encoder_variants, first_answer
+from bench.phases.encoder import encoder_alone
 from bench.phases.ingest import ingest
-from bench.phases.plan import FULL, ORIGINALS, OURS, QUICK, WARM_REQUESTS, Plan
-from bench.phases.profile import profile
+from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
+from bench.phases.profile import default_profiles
 from bench.phases.queries import pick_queries
-from bench.phases.search import search_phase, search_probes
-from bench.phases.servers import BASELINE_COMMIT, original_service, our_service
-from bench.phases.service import cold_start, http_floor, measure_service, soak
-from bench.phases.versus import versus_baseline
+from bench.phases.search import search_phase
+from bench.phases.servers import our_service
+from bench.phases.service import cold_start, measure_service, soak
 from bench.probes.protocol import TOP_K, write_texts
 from bench.report.document import write_report
 
 SEED = 20240601
-POOL_SEGMENTS = ("w1_tp", "w1_profile", "w2_tp", "soak")
+POOL_SEGMENTS = ("w1_tp", "profile", "w2_tp", "soak")
 """Disjoint slices of the query pool, so that no timed run repeats a cached query."""
 
 
@@ -54,11 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles and flame graphs")
     p.add_argument("--keep-data", action="store_true", help="keep the Milvus data dir in bench/out")
     p.add_argument(
-        "--first-answer",
-        action="store_true",
-        help="also time a clean clone's make run to its first answer (about 10 more minutes)",
-    )
-    p.add_argument(
         "--render", type=Path, metavar="RESULTS_JSON", help="only rewrite the report of a results file"
     )
     return p
@@ -69,7 +63,7 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     # The project's package, imported here so that --render works without it.
     from wordsim.ingest.wordlist import jieba_dict_path, read_words
     from wordsim.local_milvus.launcher import LocalMilvus
-    from wordsim.local_milvus.milvus_config import INNER_PORT, MILVUS_VERSION
+    from wordsim.local_milvus.milvus_config import MILVUS_VERSION
     from wordsim.settings import load_settings
 
     settings = load_settings()
@@ -119,47 +113,26 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         }
         results["encoder"] = enc
         results["meta"] |= {"model_fingerprint": enc["fingerprint"], "encoder_backend": enc["backend"]}
-        step("encoder variants")
-        results["encoder_variants"] = encoder_variants(plan.encoder_rounds)
         step("ingest (+ compaction)")
         milvus_log = data_dir / "logs" / "milvus-stdout.log"
         results["ingest"] = ingest(lm.uri, plan.limit, settings.collection, milvus_log, milvus_root)
         step("search only + recall")
-        results["search"] = search_phase(lm.uri, settings, q)
-        results["search"]["probes"] = search_probes(lm.uri, milvus_root, INNER_PORT, settings)
-        step("encode + search in one process")
-        results["inproc"] = encode_then_search(lm.uri, q.dictionary)
-        step("HTTP floor")
-        results["http_floor"] = http_floor(q.dictionary, q.pool[-WARM_REQUESTS:])
+        results["search"] = search_phase(lm.uri, milvus_root, settings, q)
         step("cold start")
         results["cold_start"] = cold_start(lm.uri, plan.cold_runs)
-        prof = not args.no_profile
-        services = {}
+        services = results["services"] = {}
         for name, workers in OURS.items():
             step(f"service {name}")
             with our_service(name, lm.uri, workers) as svc:
                 pool = pools["w1_tp" if workers == 1 else "w2_tp"]
                 services[name] = measure_service(svc, q, pool, plan, milvus_root, cached=workers == 1)
-                if prof and workers == 1:
-                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
-                    # From the other end of the slice: the c=16 run's answers are in the cache.
-                    unseen = pools["w1_profile"][::-1]
-                    services[name]["profile_c1"] = profile(svc, unseen, plan, concurrency=1)
-        for name, threads in ORIGINALS.items():
-            step(f"service {name}")
-            with original_service(name, lm.uri, threads) as svc:
-                services[name] = measure_service(
-                    svc, q, pools["w1_tp"], plan, milvus_root, cached=False, latency=threads == 0
-                )
-                if prof and threads == 0:
-                    services[name]["profile"] = profile(svc, pools["w1_profile"], plan)
-        results["services"] = services
-        step(f"versus commit {BASELINE_COMMIT}")
-        # Answer cache off in both: the c=16 queries may repeat.
-        try:
-            results["versus"] = versus_baseline(lm.uri, q.dictionary + pools["w1_tp"], plan, profile=prof)
-        except subprocess.CalledProcessError as exc:  # no such commit here (a shallow clone)
-            results["versus"] = {"commit": BASELINE_COMMIT, "error": f"{exc}: {exc.stderr!r:.300}"}
+        if not args.no_profile:
+            step("profiles")
+            # Beside the report: a smoke run's go to bench/out, not over the last full run's.
+            where = (OUT_DIR if args.quick else BENCH_DIR) / "profiles"
+            results["profiles"] = default_profiles(
+                lm.uri, pools["profile"], q.pool[-WARM_REQUESTS:], plan, where
+            )
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)
@@ -167,9 +140,6 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         lm.stop()
         if not args.keep_data:
             shutil.rmtree(data_dir, ignore_errors=True)
-    if args.first_answer:  # alone on the machine: the bench's Milvus is stopped
-        step("first answer of a clean clone")
-        results["first_answer"] = first_answer()
     step("report")
     results["meta"]["loadavg_end"] = os.getloadavg()
     results["meta"]["wall_s"] = time.perf_counter() - started
@@ -214,7 +184,10 @@ def strip_private(obj):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.render and not args.render.is_file():  # generated, not committed: a full run writes it
+        parser.error(f"{args.render}: no results file; a full run (make bench) writes bench/results.json")
     if args.render:
         write_report(json.loads(args.render.read_text()), args.render.with_name("RESULTS.md"))
         return 0

@@ -1,14 +1,10 @@
-"""The encoder alone (the ingest's words and the queries), its session and export variants,
-the encoder and the search together in one process without HTTP, and a clean clone's first
-answer: each run as a probe subprocess."""
+"""The encoder alone, on the ingest's words and the queries, run as a probe subprocess."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench.common import OUT_DIR, OtherLoad, child_env, probe_cmd, run_logged
-from bench.probes.protocol import write_texts
 
 
 def encoder_alone(limit: int | None, query_file: Path, milvus_root: int) -> dict:
@@ -24,24 +20,3 @@ def encoder_alone(limit: int | None, query_file: Path, milvus_root: int) -> dict
     result.update(process_wall_s=run.wall_s, peak_rss_bytes=run.peak_rss_bytes, process_cpu_s=run.cpu_s)
     result["other_load_cores"] = other.cores(run.cpu_s)
     return result
-
-
-def encode_then_search(uri: str, texts: list[str]) -> dict | None:
-    """``probes/encode_search.py``: encode + search per query in one process, no HTTP
-    (None if it failed)."""
-    qfile = write_texts(OUT_DIR / "queries_inproc.json", texts)
-    cmd = probe_cmd("encode_search", "--uri", uri, "--queries", str(qfile))
-    return run_logged(cmd, child_env(), "encode_search.log").result()
-
-
-def encoder_variants(rounds: int) -> dict | None:
-    """``probes/encoder_variants.py``: one word under thread, spinning and export variants."""
-    cmd = probe_cmd("encoder_variants", "--rounds", str(rounds))
-    return run_logged(cmd, child_env(), "encoder_variants.log").result()
-
-
-def first_answer() -> dict | None:
-    """``probes/first_answer.py``: a clean clone's ``make run`` until its first correct answer."""
-    run = run_logged(probe_cmd("first_answer"), child_env(), "first_answer.log")
-    path = OUT_DIR / "first_answer.json"
-    return json.loads(path.read_text()) if run.code == 0 and path.is_file() else None

@@ -16,8 +16,6 @@ DEFAULT = "ours_w1t2"
 """The service's default configuration (the cold start and the soak use it too)."""
 OURS = {"ours_w1t2": 1, "ours_w2t2": 2}
 """Our service's configurations measured: name -> ``WORDSIM_WORKERS``."""
-ORIGINALS = {"original": 0, "original_t1": 1}
-"""The original design's configurations: name -> torch threads (0: torch's default)."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +32,7 @@ class Plan:
     cold_runs: int
     profile_s: float
     soak: bool
-    versus_rounds: int = 3
-    """Interleaved rounds of this checkout's server against the baseline commit's."""
-    encoder_rounds: int = 5
-    """Interleaved rounds of the encoder variants."""
 
 
 FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True)
-QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False, versus_rounds=1, encoder_rounds=1)
+QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False)

@@ -1,4 +1,5 @@
-"""Optional py-spy sampling of a server under c=16 load, summarised for RESULTS.md.
+"""Optional py-spy sampling of a server under load, summarised for RESULTS.md, and its
+flame graphs.
 
 py-spy is a developer tool, not a project requirement: when it is not installed
 (``.venv/bin/pip install py-spy``) the profile is skipped. Next to the stacks, the CPU
@@ -18,19 +19,16 @@ from pathlib import Path
 import psutil
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, PYTHON, Service, descendants
-from bench.phases.plan import CONCURRENCY, Plan
-from bench.phases.servers import load
+from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, Plan
+from bench.phases.servers import load, our_service
 
 SAMPLE_RATE_HZ = 200
 TOP_FRAMES = 5
-TOP_FRAMES_ALL = 12
 _LINE = re.compile(r'^(?:process \d+:"[^"]*";)?thread \((\d+)\)(?:: ([^;]*))?;?(.*) (\d+)$')
 CATEGORIES = {
     "ONNX Runtime inference (Session.run)": "Session.run (onnxruntime",
     "tokenizer": "tokenize (wordsim/model/onnx_backend.py",
-    "torch model forward (original)": "_call_impl (torch",
-    "pymilvus search, ours (request building, gRPC call, result parsing)": "WordStore.search",
-    "pymilvus search, original (ORM)": "search (pymilvus/orm/collection.py",
+    "pymilvus search (request building, gRPC call, result parsing)": "WordStore.search",
     "gRPC blocking call (waiting for Milvus)": "_blocking (grpc/_channel.py",
     "micro-batcher (batcher.py, if present)": "(wordsim/service/batcher.py",
     "Sanic HTTP handling": "sanic/http/",
@@ -60,13 +58,15 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return out
 
 
-def start_record(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """Start py-spy on ``pid`` and its subprocesses for ``seconds`` (raw stacks into ``out``)."""
+def start_record(pid: int, seconds: float, out: Path, fmt: str = "raw") -> subprocess.Popen | None:
+    """Start py-spy on ``pid`` and its subprocesses for ``seconds`` (``fmt``: raw stacks or
+    ``flamegraph``, into ``out``); None when py-spy is absent."""
     exe = py_spy()
     if exe is None:
         return None
+    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(SAMPLE_RATE_HZ)]
-    cmd += ["--format", "raw", "--output", str(out), "--threads", "--nonblocking", "--subprocesses"]
+    cmd += ["--format", fmt, "--output", str(out), "--threads", "--nonblocking", "--subprocesses"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -76,14 +76,9 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
     is asked to leave out waiting threads; where it cannot tell (seen here: a pool thread
     waiting for work in ``_worker``, a search waiting for Milvus in gRPC's ``_blocking``)
     waits still show, so the per-thread CPU (psutil, :func:`profile`) is the measure of CPU."""
-    exe = py_spy()
-    if exe is None:
+    spy = start_record(svc.proc.pid, seconds, out, "flamegraph")
+    if spy is None:
         return None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [exe, "record", "--pid", str(svc.proc.pid), "--duration", str(int(seconds)), "--rate"]
-    cmd += [str(SAMPLE_RATE_HZ), "--format", "flamegraph", "--output", str(out), "--nonblocking"]
-    cmd += ["--subprocesses", "--threads"]
-    spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load(svc, queries, f"{svc.name}_flame_c{concurrency}", concurrency=concurrency, duration=seconds)
     spy.wait()
     if not out.is_file():
@@ -91,6 +86,28 @@ def flame_graph(svc: Service, queries: list[str], out: Path, concurrency: int, s
     # The graph names the server's command line: paths relative to the project, not this machine's.
     out.write_text(out.read_text().replace(str(PROJECT_DIR) + "/", ""))
     return out
+
+
+def flame_graphs(svc: Service, queries: list[str], prefix: str, seconds: float, where: Path) -> dict:
+    """SVG flame graphs of ``svc`` at c=1 and c=16 in ``where``, if py-spy is here; paths relative
+    to the folder above, where the run's report is."""
+    out = {}
+    for conc in (1, CONCURRENCY):
+        path = flame_graph(svc, queries, where / f"{prefix}_c{conc}.svg", conc, seconds)
+        if path is not None:
+            out[f"c{conc}"] = str(path.relative_to(where.parent))
+    return out
+
+
+def default_profiles(uri: str, queries: list[str], warm: list[str], plan: Plan, where: Path) -> dict:
+    """The default configuration under py-spy at c=1 and c=16 (``profile``), then its flame
+    graphs into ``where``; on a server of its own with the answer cache off, so that
+    every request encodes and searches whatever repeats."""
+    with our_service(f"{DEFAULT}_profiled", uri, OURS[DEFAULT], WORDSIM_ANSWER_CACHE_SIZE="0") as svc:
+        svc.wait_ready(SERVER_READY_S)
+        load(svc, warm, f"{DEFAULT}_profiled_warm")
+        out: dict = {f"c{c}": profile(svc, queries, plan, c) for c in (1, CONCURRENCY)}
+        return out | {"flame_graphs": flame_graphs(svc, queries, "ours", plan.profile_s, where)}
 
 
 def thread_group(name: str) -> str:
@@ -109,7 +126,6 @@ def summarize_raw(
     names: dict[int, str] = {}
     group_frames: dict[str, Counter[str]] = defaultdict(Counter)
     cats: Counter[str] = Counter()
-    leaves: Counter[str] = Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         m = _LINE.match(line.strip())
@@ -119,9 +135,7 @@ def summarize_raw(
         group = thread_group(m.group(2) or "?")
         names[tid] = group
         total += count
-        leaf = _frame(stack.rsplit(";", 1)[-1]) if stack else group
-        leaves[leaf] += count
-        group_frames[group][leaf] += count
+        group_frames[group][_frame(stack.rsplit(";", 1)[-1]) if stack else group] += count
         for label, needle in CATEGORIES.items():
             if needle in stack:
                 cats[label] += count
@@ -139,11 +153,10 @@ def summarize_raw(
         "rate_hz": SAMPLE_RATE_HZ,
         "groups": groups,
         "categories": {k: v / total for k, v in cats.most_common()} if total else {},
-        "top_self": [(f, n / total) for f, n in leaves.most_common(TOP_FRAMES_ALL)] if total else [],
     }
 
 
-def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int = CONCURRENCY) -> dict | None:
+def profile(svc: Service, queries: list[str], plan: Plan, concurrency: int) -> dict | None:
     """py-spy on the server while load at ``concurrency`` runs (None when py-spy is absent).
     Samples are of active threads only (no ``--idle``); the thread CPU comes from psutil."""
     raw = OUT_DIR / f"profile_{svc.name}_c{concurrency}.txt"

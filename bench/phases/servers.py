@@ -1,5 +1,5 @@
-"""The servers a phase measures (ours, the original design, a bare Sanic app), and the
-load client run against them."""
+"""The servers a phase measures (ours, another commit's), and the load client run against
+them."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ from bench.phases.plan import EXECUTOR_THREADS
 from bench.probes.protocol import HOST, write_texts
 
 SERVER_SCRIPT = PROJECT_DIR / "sanic_milvus.py"
-BASELINE_COMMIT = "5b7f2f1"
-"""The request path before issue 13's CPU cuts: its server runs beside ours in the same run."""
 
 
 def _server_env(uri: str, port: int, workers: int, extra: dict[str, str]) -> dict[str, str]:
@@ -47,10 +45,10 @@ def our_service(name: str, uri: str, workers: int, **extra: str) -> Service:
     return Service(name, [PYTHON, str(SERVER_SCRIPT)], _server_env(uri, port, workers, extra), port)
 
 
-def baseline_tree(commit: str = BASELINE_COMMIT) -> Path:
+def commit_tree(commit: str) -> Path:
     """The files of ``commit`` under bench/out, by ``git archive`` (no checkout, no branch
     or worktree touched); extracted once."""
-    dest = OUT_DIR / f"baseline-{commit}"
+    dest = OUT_DIR / f"tree-{commit}"
     if not (dest / SERVER_SCRIPT.name).is_file():
         dest.mkdir(parents=True, exist_ok=True)
         tar = subprocess.run(["git", "archive", commit], cwd=PROJECT_DIR, capture_output=True, check=True)
@@ -58,7 +56,7 @@ def baseline_tree(commit: str = BASELINE_COMMIT) -> Path:
     return dest
 
 
-def baseline_service(name: str, uri: str, workers: int, tree: Path, **extra: str) -> Service:
+def checkout_service(name: str, uri: str, workers: int, tree: Path, **extra: str) -> Service:
     """``sanic_milvus.py`` of another checkout (``tree``), run from there: Python puts the
     script's folder first on ``sys.path``, so it imports that checkout's ``wordsim``, not the
     editable install's. Same model as ours, its own ONNX export (made at its first start: an
@@ -70,20 +68,6 @@ def baseline_service(name: str, uri: str, workers: int, tree: Path, **extra: str
     extra = own | extra
     env = _server_env(uri, port, workers, extra)
     return Service(name, [PYTHON, str(tree / SERVER_SCRIPT.name)], env, port, cwd=tree)
-
-
-def original_service(name: str, uri: str, torch_threads: int) -> Service:
-    """``probes/baseline_original.py`` on a free port (``torch_threads`` 0: torch's default)."""
-    port = free_port()
-    cmd = probe_cmd("baseline_original", "--port", str(port), "--milvus-uri", uri)
-    cmd += ["--torch-threads", str(torch_threads)]
-    return Service(name, cmd, child_env(), port)
-
-
-def noop_service() -> Service:
-    """``probes/noop_app.py``: a fixed answer, the HTTP floor."""
-    port = free_port()
-    return Service("noop", probe_cmd("noop_app", "--port", str(port)), child_env(), port)
 
 
 def load(

@@ -1,5 +1,5 @@
 """The service measurements: c=1 latency with the CPU per request, c=16 throughput with each
-party's cores, the HTTP floor, cold start, and the soak."""
+party's cores, cold start, and the soak."""
 
 from __future__ import annotations
 
@@ -10,18 +10,29 @@ import numpy as np
 from bench.common import RssSampler, Service, busy_cpu_s, descendants, proc_cpu, summarize
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS, SERVER_READY_S, WARM_REQUESTS, Plan
 from bench.phases.queries import Queries
-from bench.phases.servers import load, noop_service, our_service
+from bench.phases.servers import load, our_service
 from bench.units import MS_PER_S
 
 
-def cpu_groups(server_pid: int, milvus_root: int) -> dict[str, list[int]]:
-    """Process ids by role: our server (with workers), the Milvus binary, its forwarder."""
-    milvus = descendants(milvus_root)
+def cpu_groups(server_pid: int, milvus_root: int | None) -> dict[str, list[int]]:
+    """Process ids by role: our server (with workers), the Milvus binary, its forwarder
+    (without ``milvus_root``, a Milvus not ours to watch: the server only)."""
+    milvus = descendants(milvus_root) if milvus_root else []
     return {
         "server": [p.pid for p in descendants(server_pid)],
         "milvus": [p.pid for p in milvus if p.name() == "milvus"],
         "forwarder": [p.pid for p in milvus if p.name() != "milvus"],
     }
+
+
+def load_with_cpu(svc: Service, queries: list[str], tag: str, milvus_root: int | None, **how) -> dict:
+    """A load run (``how``: ``servers.load``'s options), with each party's CPU ms per request."""
+    groups = cpu_groups(svc.proc.pid, milvus_root)
+    before = proc_cpu(groups)
+    out = load(svc, queries, tag, **how)
+    after, n = proc_cpu(groups), max(out["requests"], 1)
+    out["cpu_ms_per_request"] = {k: (after[k] - before[k]) / n * MS_PER_S for k in groups}
+    return out
 
 
 def throughput_with_cpu(svc: Service, queries: list[str], tag: str, plan: Plan, milvus_root: int) -> dict:
@@ -39,43 +50,18 @@ def throughput_with_cpu(svc: Service, queries: list[str], tag: str, plan: Plan, 
 
 
 def measure_service(
-    svc: Service,
-    q: Queries,
-    pool: list[str],
-    plan: Plan,
-    milvus_root: int,
-    *,
-    cached: bool,
-    latency: bool = True,
+    svc: Service, q: Queries, pool: list[str], plan: Plan, milvus_root: int, *, cached: bool
 ) -> dict:
     """c=1 latency (dictionary, OOD, optionally a cached repeat), then c=16 throughput."""
     res: dict = {"ready_s": svc.wait_ready(SERVER_READY_S), "name": svc.name}
     load(svc, q.pool[-WARM_REQUESTS:], f"{svc.name}_warm")
-    if not latency:
-        res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
-        return res
-    groups = cpu_groups(svc.proc.pid, milvus_root)
-    before = proc_cpu(groups)
-    res["latency_dict"] = load(svc, q.dictionary, f"{svc.name}_c1_dict")
-    after, n = proc_cpu(groups), res["latency_dict"]["requests"]
-    res["latency_dict"]["cpu_ms_per_request"] = {k: (after[k] - before[k]) / n * MS_PER_S for k in groups}
+    res["latency_dict"] = load_with_cpu(svc, q.dictionary, f"{svc.name}_c1_dict", milvus_root)
     res["latency_ood"] = load(svc, q.ood, f"{svc.name}_c1_ood")
     both = res["latency_dict"]["_latencies_ms"] + res["latency_ood"]["_latencies_ms"]
     res["latency_all"] = {"latency_ms": summarize(both)}
     if cached:
         res["latency_cached"] = load(svc, q.dictionary, f"{svc.name}_c1_cached")
     res["throughput"] = throughput_with_cpu(svc, pool, f"{svc.name}_c16", plan, milvus_root)
-    return res
-
-
-def http_floor(queries: list[str], warm: list[str]) -> dict:
-    """c=1 latency of a bare Sanic app with a fixed answer (same client, same queries)."""
-    with noop_service() as svc:
-        svc.wait_ready(SERVER_READY_S)
-        load(svc, warm, "noop_warm")
-        res = load(svc, queries, "noop_c1")
-    res.pop("_latencies_ms")
-    res.pop("_done_at_s")
     return res
 
 

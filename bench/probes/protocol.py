@@ -1,5 +1,5 @@
 """What the bench process and its probes share: the service's answer contract, query files
-in, one JSON line out, and the small Sanic apps' plumbing (standard library only at import)."""
+in, one JSON line out (standard library only)."""
 
 from __future__ import annotations
 
@@ -45,14 +45,3 @@ def emit(result: dict) -> None:
 def last_json(output: str) -> dict:
     """The result a probe printed with ``emit``."""
     return json.loads(output.strip().splitlines()[-1])
-
-
-def serve(app, port: int) -> None:
-    """Add ``/health`` to a Sanic ``app`` and run it on ``port``, one process, no access log."""
-    from sanic import response
-
-    @app.get(HEALTH_ROUTE)
-    async def health(request):
-        return response.json({"ok": True})
-
-    app.run(host=HOST, port=port, single_process=True, access_log=False, motd=False)

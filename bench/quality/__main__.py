@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": {k: c.median for k, c in calibration.items()},
         "ridge_fitted_on": ridge.fitted_on,
         "seconds": time.perf_counter() - t0,
+        "cpu_count": os.cpu_count(),
     }
     (models.CACHE_DIR / "quality.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=1, default=str)

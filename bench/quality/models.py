@@ -28,7 +28,7 @@ def dictionary() -> list[Word]:
 
 def dictionary_vectors(encoder, words: Sequence[Word]) -> np.ndarray:
     """The default collection's vectors, computed as the ingest does; cached per model in
-    bench/out/quality/ (encoding the 349,046 words takes minutes on 2 cores)."""
+    bench/out/quality/ (encoding every dictionary word takes minutes)."""
     key = hashlib.sha256(f"{encoder.fingerprint}|{len(words)}|{words[-1].text}".encode()).hexdigest()[:16]
     path = CACHE_DIR / f"dict-{key}.npy"
     if path.is_file():

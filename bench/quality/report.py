@@ -19,7 +19,8 @@ def render(r: dict[str, Any]) -> str:
     out = [
         "# Answer quality",
         "",
-        f"Command: `{r['command']}`. This run: {r['seconds'] / 60:.0f} min on 2 shared cores; a first run",
+        f"Command: `{r['command']}`. This run: {r['seconds'] / 60:.0f} min on {r['cpu_count']} shared cores; "
+        "a first run",
         "also encodes the default collection's 349,046 dictionary words (about 9 min), cached in",
         "`bench/out/quality/` for the next runs.",
         "",

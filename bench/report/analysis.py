@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
-from bench.report.format import SHORT
+from bench.report.format import SHORT, cores
 from bench.report.targets import (
     E2E_OVER_SEARCH_MAX,
     E2E_P50_MAX_MS,
@@ -33,52 +33,20 @@ def _latency_breakdown(r: dict, name: str) -> list[str]:
             f"{(E2E_OVER_SEARCH_MAX - 1) * s50:.2f} ms for encoder + rest, and the encoder alone takes "
             f"{e50:.2f} ms; {E2E_P50_MAX_MS:g} ms is below the search alone."
         )
-    inproc = r.get("inproc")
-    if inproc:
-        t, e, s_ = (inproc[k]["p50"] for k in ("total_ms", "encode_ms", "search_ms"))
-        e2e = r["services"][name]["latency_dict"]["latency_ms"]["p50"]
-        out.append(
-            f"  The same work in one process without HTTP, each query encoded and then searched: p50 "
-            f"{t:.2f} ms (encode {e:.2f}, search {s_:.2f}), against {enc['dict']['p50']:.2f} and "
-            f"{search['dict']['latency_ms']['p50']:.2f} ms in loops of one kind of call: interleaved, the "
-            "encoder and Milvus evict each other's working sets on the 2 shared cores. HTTP, Sanic and the "
-            f"service's own path add {e2e - t:.2f} ms to that."
-        )
     cpu = r["services"][name]["latency_dict"].get("cpu_ms_per_request")
     if cpu:
         out.append(
             f"  At c=1 each dictionary request cost the server {cpu['server']:.2f} ms of CPU (the encoder "
             f"alone is {enc['dict']['p50']:.2f} ms of it; the rest is Sanic, the request's Python path and "
-            f"the pymilvus client) and Milvus {cpu['milvus']:.2f} ms"
-            + (
-                f"; a bare Sanic app with a fixed answer (bench/probes/noop_app.py, same client) takes "
-                f"{r['http_floor']['latency_ms']['p50']:.2f} ms p50."
-                if "http_floor" in r
-                else "."
-            )
+            f"the pymilvus client) and Milvus {cpu['milvus']:.2f} ms."
         )
-    probes = r["search"].get("probes") or {}
-    fwd, direct = probes.get("forwarded"), probes.get("direct")
-    if name == DEFAULT and fwd:
-        floor = (
-            f"- Milvus' floor (fresh process): a trivial RPC (has_collection) takes "
-            f"{fwd['has_collection_ms']['p50']:.2f} ms p50 and a search {fwd['search_ms']['p50']:.2f} ms "
-            f"({fwd['search_no_output_fields_ms']['p50']:.2f} ms without the `text` output field)"
-        )
-        if direct:
-            floor += (
-                "; direct to Milvus, bypassing the forwarder: "
-                f"{direct['has_collection_ms']['p50']:.2f} ms and "
-                f"{direct['search_ms']['p50']:.2f} ms, so the forwarder is not what makes search slow"
-            )
-        out.append(floor + ".")
     return out
 
 
 def _throughput_breakdown(r: dict, name: str) -> list[str]:
     t = r["services"][name]["throughput"]
     c = t["cpu_cores"]
-    cores = ", ".join(f"{k} {v:.2f}" for k, v in c.items())
+    parties = ", ".join(f"{k} {v:.2f}" for k, v in c.items())
     own = c["server"] + c["milvus"] + c["forwarder"]
 
     def per(cores: float) -> str:
@@ -88,12 +56,13 @@ def _throughput_breakdown(r: dict, name: str) -> list[str]:
     ceiling = r["meta"]["cpu_count"] / (own / t["rps"])
     out = [
         f"- {SHORT[name]} at c={CONCURRENCY}: {t['rps']:.0f} req/s using {sum(c.values()):.2f} of "
-        f"{r['meta']['cpu_count']} cores ({cores}). Per request: server {per(c['server'])} ms CPU, "
+        f"{cores(r)} ({parties}). Per request: server {per(c['server'])} ms CPU, "
         f"Milvus {per(c['milvus'])} ms, forwarder {per(c['forwarder'])} ms "
-        f"= {per_req_ms:.1f} ms, so even with both cores to itself it could not exceed ~{ceiling:.0f} req/s."
+        f"= {per_req_ms:.1f} ms, so even with all {cores(r)} to itself it could not exceed "
+        f"~{ceiling:.0f} req/s."
     ]
-    prof = r["services"][name].get("profile")
-    if prof and prof["categories"]:
+    prof = (r.get("profiles") or {}).get(f"c{CONCURRENCY}")
+    if name == DEFAULT and prof and prof["categories"]:
         top = ", ".join(f"{k} {v:.0%}" for k, v in list(prof["categories"].items())[:5])
         out.append(f"  py-spy of the server (share of active samples): {top}.")
     return out
@@ -101,22 +70,19 @@ def _throughput_breakdown(r: dict, name: str) -> list[str]:
 
 def _littles_law(r: dict) -> str:
     need = CONCURRENCY / (P99_C16_MAX_MS / MS_PER_S)
-    fwd = (r["search"].get("probes") or {}).get("forwarded") or {}
+    ef = r["search"]["configured_ef"]
+    by_nq = {row["nq"]: row for row in r["search"].get("nq_sweep") or [] if row["value"] == ef}
     batch = ""
-    if "search_batch16_ms" in fwd:
-        one, many = fwd["search_ms"], fwd["search_batch16_ms"]
-        many_txt = f"{many['p50']:.2f} ms p50 and {many['client_cpu_ms']:.2f} ms of client CPU"
-        one_txt = f"{one['p50']:.2f} ms and {one['client_cpu_ms']:.2f} ms"
+    if 1 in by_nq and CONCURRENCY in by_nq:
+        one, many = (by_nq[n]["milvus_cpu_ms_per_query"] for n in (1, CONCURRENCY))
         batch = (
-            f" One Milvus call with 16 queries takes {many_txt}, against {one_txt} for one query: answering "
-            "the requests waiting at a moment with one encoder batch and one nq=k search is the lever that "
-            "moves throughput, not more workers."
+            f" Milvus' CPU per query at ef={ef}: {one:.2f} ms searched one per call, {many:.2f} ms "
+            f"{CONCURRENCY} per call (the nq table of section 2)."
         )
     return (
         f"- p99 ≤ {P99_C16_MAX_MS:g} ms at c={CONCURRENCY}: a closed loop of {CONCURRENCY} connections has "
         f"mean latency = {CONCURRENCY} / throughput (Little's law), so it needs ≥ {need:.0f} req/s, i.e. ≤ "
-        f"{r['meta']['cpu_count'] / need * MS_PER_S:.1f} ms of CPU per request on {r['meta']['cpu_count']} "
-        "cores for "
+        f"{r['meta']['cpu_count'] / need * MS_PER_S:.1f} ms of CPU per request on {cores(r)} for "
         "server + Milvus together; the per-request CPU measured above is far higher." + batch
     )
 
@@ -131,11 +97,10 @@ def analysis(r: dict) -> list[str]:
     if any("e2e p50" in m for m in misses):
         for name in OURS:
             out += _latency_breakdown(r, name)
-    if any("throughput" in m or "p99" in m for m in misses):
+    if any("p99" in m for m in misses):
         for name in r["services"]:
             out += _throughput_breakdown(r, name)
-        if any("p99" in m for m in misses):
-            out.append(_littles_law(r))
+        out.append(_littles_law(r))
     if any("ingest total" in m for m in misses):
         i, e = r["ingest"], r["encoder"]
         out.append(
@@ -151,18 +116,16 @@ def analysis(r: dict) -> list[str]:
             f"{e['encode_s']:.1f} s. The ingest's encode loop is {i['encode_s'] / e['encode_s']:.2f}× the "
             "encoder alone."
         )
-        if "milvus_cpu_s" in i:
-            cores = r["meta"]["cpu_count"]
-            floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / cores
-            out.append(
-                f"  CPU bound: the ingest process used {i['process_cpu_s']:.0f} CPU s and Milvus "
-                f"{i['milvus_cpu_s']:.0f} CPU s (inserts, HNSW build with efConstruction="
-                f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores} cores that is at least "
-                f"{floor_s:.0f} s of wall time even with perfect overlap, {floor_s / e['encode_s']:.2f}× the "
-                f"encoder alone ({e['encode_cpu_s']:.0f} CPU s). Other work on the machine took "
-                f"{i['other_load_cores']:.2f} cores during the ingest and {e['other_load_cores']:.2f} during "
-                "the encoder run."
-            )
+        floor_s = (i["process_cpu_s"] + i["milvus_cpu_s"]) / r["meta"]["cpu_count"]
+        out.append(
+            f"  CPU bound: the ingest process used {i['process_cpu_s']:.0f} CPU s and Milvus "
+            f"{i['milvus_cpu_s']:.0f} CPU s (inserts, HNSW build with efConstruction="
+            f"{r['settings']['hnsw_ef_construction']}) in that phase; on {cores(r)} that is at least "
+            f"{floor_s:.0f} s of wall time even with perfect overlap, {floor_s / e['encode_s']:.2f}× the "
+            f"encoder alone ({e['encode_cpu_s']:.0f} CPU s). Other work on the machine took "
+            f"{i['other_load_cores']:.2f} cores during the ingest and {e['other_load_cores']:.2f} during "
+            "the encoder run."
+        )
     if not r["ingest"]["index_served"]["all_rows_served_by_index"]:
         out.append("- Index not in use (recall, search latency): " + NOT_SERVED)
     if any("recall" in m for m in misses):

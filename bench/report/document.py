@@ -6,34 +6,51 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.analysis import analysis
+from bench.report.format import cores
 from bench.report.ingest import ingest_section
 from bench.report.latency import latency_section
 from bench.report.search import recall_section
 from bench.report.service import cold_section, profile_section, soak_section
-from bench.report.speed2 import encoder_variants_section, first_answer_section
 from bench.report.targets import targets_section
-from bench.report.throughput import original_section, throughput_section
-from bench.report.versus import versus_section
+from bench.report.throughput import throughput_section
 
 SECTIONS = (
-    first_answer_section,
     ingest_section,
-    encoder_variants_section,
     latency_section,
     throughput_section,
     recall_section,
     cold_section,
-    original_section,
-    versus_section,
     soak_section,
     profile_section,
 )
+RERUN_AT = "53ffa89"
+"""The last commit holding every finished study below (each report keeps its figures)."""
+FINISHED = (
+    ("the index study (bench/INDEX.md)", ".venv/bin/python -m bench.probes.index_study"),
+    ("the encoder under session and export variants", ".venv/bin/python -m bench.probes.encoder_variants"),
+    ("a clean clone's `make run` to its first answer", ".venv/bin/python -m bench.run_bench --first-answer"),
+    (
+        "latency apart: encode + search in one process without HTTP, and a bare Sanic app (the HTTP floor)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
+    ("the original design side by side", ".venv/bin/python -m bench.run_bench"),
+    (
+        "Milvus' floor: a trivial RPC, and a search through the forwarder and direct (nsenter)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
+    (
+        "this server against commit 5b7f2f1's, interleaved (its `versus` phase)",
+        ".venv/bin/python -m bench.run_bench",
+    ),
+)
+"""Studies this bench ran once and no longer runs: what, and the command as it was."""
 
 
 def write_report(r: dict, path: Path) -> None:
     lines = header(r) + targets_section(r) + analysis(r)
     for section in SECTIONS:
         lines += section(r)
+    lines += finished_section()
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
@@ -60,8 +77,8 @@ def header(r: dict) -> list[str]:
         f"{r['queries']['ood']} out-of-dictionary phrases (seed {r['queries']['seed']}); c=16 runs "
         f"{p['tp_s']:.0f} s after {p['tp_warmup_s']:.0f} s warm-up",
         "",
-        "Timings are noisy (2 shared cores): compare figures of this run with each other, and read "
-        "p50 (median) first. The load client is a separate process on the same 2 cores "
+        f"Timings are noisy ({cores(r)}, shared): compare figures of this run with each other, and read "
+        f"p50 (median) first. The load client is a separate process on the same {cores(r)} "
         "(bench/probes/load_client.py, keep-alive HTTP/1.1 on asyncio), so it takes CPU from the server.",
         "",
     ]
@@ -76,3 +93,9 @@ def _changed(meta: dict) -> list[str]:
     """Changed files other than the benchmark's own."""
     lines = meta.get("git", {}).get("changed", [])
     return [f"`{x[3:]}`" for x in lines if not x[3:].startswith("bench/")]
+
+
+def finished_section() -> list[str]:
+    """Where the studies that left the bench can be rerun from, so that no report loses the way."""
+    rows = [f"- {what}: `git checkout {RERUN_AT} && {cmd}`" for what, cmd in FINISHED]
+    return ["## Finished studies, no longer run", "", *rows, ""]

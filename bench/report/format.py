@@ -5,21 +5,23 @@ from __future__ import annotations
 LABEL = {
     "ours_w1t2": "ours, WORKERS=1 EXECUTOR_THREADS=2 (default)",
     "ours_w2t2": "ours, WORKERS=2 EXECUTOR_THREADS=2",
-    "original": "original design (bench/probes/baseline_original.py, torch default threads)",
-    "original_t1": "original design, tuned: torch.set_num_threads(1), c=16 only",
 }
 """Each measured configuration (``bench.phases.plan``) as the tables name it."""
 SHORT = {
     "ours_w1t2": "W1T2",
     "ours_w2t2": "W2T2",
-    "original": "original",
-    "original_t1": "original (1 thread)",
 }
 """Each configuration as the targets and the analysis name it."""
 
 
 SETS = (("dict", "latency_dict", "dictionary words"), ("ood", "latency_ood", "OOD phrases"))
 """The two query sets: key in the search results, key in a service's results, label."""
+
+
+def cores(r: dict) -> str:
+    """The run's core count as the prose names it, from its metadata (``os.cpu_count()``)."""
+    n = r["meta"]["cpu_count"]
+    return f"{n} core" if n == 1 else f"{n} cores"
 
 
 def ms(x: float) -> str:

@@ -1,10 +1,10 @@
-"""Section 2 of RESULTS.md: latency at concurrency 1, with the encoder alone, the search
-alone, both in one process, the HTTP floor and Milvus' own floor beside it."""
+"""Section 2 of RESULTS.md: latency at concurrency 1, with the encoder alone and the search
+alone beside it; Milvus' CPU per query by nq."""
 
 from __future__ import annotations
 
 from bench.report.format import LABEL, context, lat_row, pct_row, table
-from bench.report.search import probe_table
+from bench.report.search import nq_sweep_table
 
 
 def latency_section(r: dict) -> list[str]:
@@ -13,33 +13,11 @@ def latency_section(r: dict) -> list[str]:
     enc = r["encoder"]["encode_one_ms"]
     rows = []
     for name, svc in r["services"].items():
-        if "latency_dict" not in svc:
-            continue  # a throughput-only variant
         rows.append(lat_row(f"{LABEL[name]}: dictionary words", svc["latency_dict"]))
         rows.append(lat_row(f"{LABEL[name]}: OOD phrases", svc["latency_ood"]))
         if "latency_cached" in svc:
             rows.append(
                 lat_row(f"{LABEL[name]}: cached repeat of the dictionary words", svc["latency_cached"])
-            )
-    if "http_floor" in r:
-        rows.append(
-            lat_row(
-                "HTTP floor: bare Sanic, fixed answer (bench/probes/noop_app.py): dictionary words",
-                r["http_floor"],
-            )
-        )
-    inproc = r.get("inproc")
-    if inproc:
-        for key, what in (
-            ("total_ms", "encode + search"),
-            ("encode_ms", "its encode"),
-            ("search_ms", "its search"),
-        ):
-            rows.append(
-                pct_row(
-                    f"in one process, no HTTP (bench/probes/encode_search.py), dictionary words: {what}",
-                    inproc[key],
-                )
             )
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): dictionary words", conf["dict"]))
     rows.append(lat_row(f"Milvus search only (ef={s['configured_ef']}): OOD phrases", conf["ood"]))
@@ -48,10 +26,9 @@ def latency_section(r: dict) -> list[str]:
     out = ["## 2. Latency at concurrency 1 (ms, through real HTTP)", "", context(r), ""]
     out += table(["what", "n", "p50", "p90", "p99", "max"], rows)
     out += [
-        "Search only: `WordStore.search` (the service's own call: same params, output field `text`) "
-        "from the bench process, precomputed query vectors, one at a time. Encoder alone: "
-        "`encode_one` with one inference thread, as the server runs it. Both are loops of one kind of call; "
-        "in one process, no HTTP: each query encoded and then searched, as the server does at c=1.",
+        "Search only: `MilvusClient.search` with the service's parameters (output field `text`) from a "
+        "fresh process (bench/probes/search_probe.py), precomputed query vectors, one at a time. Encoder "
+        "alone: `encode_one` with one inference thread, as the server runs it.",
         "",
     ]
-    return out + probe_table(r)
+    return out + nq_sweep_table(s.get("nq_sweep"))

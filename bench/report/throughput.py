@@ -1,10 +1,9 @@
-"""Sections 3 and 6 of RESULTS.md: throughput at c=16 with each party's cores, and the
-original design side by side."""
+"""Section 3 of RESULTS.md: throughput at c=16 with each party's cores."""
 
 from __future__ import annotations
 
-from bench.phases.plan import DEFAULT, ORIGINALS, OURS
-from bench.report.format import LABEL, context, ms, table
+from bench.phases.plan import DEFAULT, OURS
+from bench.report.format import LABEL, context, cores, ms, table
 
 CPU_KEYS = ("server", "milvus", "forwarder", "load client", "other work on the machine")
 """The parties whose cores the c=16 run reports (``phases.service.throughput_with_cpu``)."""
@@ -36,7 +35,7 @@ def throughput_section(r: dict) -> list[str]:
     ]
     out += table(["service", "req/s", "p50 ms", "p99 ms", "requests", "errors", "queries repeated"], rows)
     out += [
-        "Cores used during the c=16 run (psutil CPU time / wall time, warm-up included; 2 cores exist):",
+        f"Cores used during the c=16 run (psutil CPU time / wall time, warm-up included; {cores(r)} exist):",
         "",
     ]
     out += table(["service", *CPU_KEYS], cpu_rows)
@@ -46,44 +45,8 @@ def throughput_section(r: dict) -> list[str]:
         f"On this machine, this run: WORKERS=1 {w1['throughput']['rps']:.0f} req/s, c=1 p50 "
         f"{ms(w1['latency_dict']['latency_ms']['p50'])} ms; WORKERS=2 {w2['throughput']['rps']:.0f} req/s, "
         f"c=1 p50 {ms(w2['latency_dict']['latency_ms']['p50'])} ms; more throughput with {best}. Both "
-        "share the same 2 cores with Milvus, so a second worker adds parallel encoder and pymilvus work "
-        "but no core. With WORKERS=2 each worker keeps its own answer cache (no cached repeat row).",
+        f"share the same {cores(r)} with Milvus and the load client. With WORKERS=2 each worker keeps its "
+        "own answer cache (no cached repeat row).",
         "",
     ]
-    return out
-
-
-def original_section(r: dict) -> list[str]:
-    svcs = r["services"]
-    w = svcs[DEFAULT]
-    out = [
-        "## 6. The original design, side by side",
-        "",
-        context(r),
-        "",
-        "`bench/probes/baseline_original.py`: BertTokenizer + AlbertModel (torch eager) and the design "
-        "document's pooling on the request path, inside the async handler, then one pymilvus "
-        "`Collection.search` (ef as ours), top 3, same JSON. Same Milvus, same collection, same "
-        "queries, same client. Run as designed (torch's default threads) and tuned (1 torch thread, "
-        "which avoids OpenMP threads waiting for each other on a shared 2-core machine). Full "
-        "figures in sections 2 and 3.",
-        "",
-    ]
-    rows = []
-    for name in ORIGINALS:
-        o = svcs[name]
-        rows.append(
-            [
-                LABEL[name],
-                f"{o['throughput']['rps']:.0f}",
-                f"{w['throughput']['rps'] / o['throughput']['rps']:.2f}×",
-                ms(o["latency_dict"]["latency_ms"]["p50"]) if "latency_dict" in o else "not measured",
-                f"{o['latency_dict']['latency_ms']['p50'] / w['latency_dict']['latency_ms']['p50']:.2f}×"
-                if "latency_dict" in o
-                else "",
-            ]
-        )
-    out += table(
-        ["baseline", "c=16 req/s", "ours (default) / it", "c=1 p50 ms dict", "it / ours (default)"], rows
-    )
     return out
