@@ -41,7 +41,7 @@ def parse_pairs(params: p.Params, settings: Settings) -> list[tuple[str, str]]:
     if "a" in params or "b" in params:
         raise BadRequest("give either a and b, or pairs, not both")
     out = []
-    for i, pair in enumerate(p.bounded_list(raw_pairs, "pairs", settings, PAIRS_EXAMPLE)):
+    for i, pair in enumerate(p.bounded_list(raw_pairs, "pairs", settings, "pairs", PAIRS_EXAMPLE)):
         if not (isinstance(pair, list) and len(pair) == 2):
             raise BadRequest(f"pairs[{i}] must be a list of two strings")
         out.append(

@@ -64,9 +64,6 @@ def open_collection(settings: Settings, name: str, kind: str, encoder=None, stor
 def open_backends(settings: Settings) -> Backends:
     """Open every served collection, the default first (the server's preflight does this
     once, so a wrong model or a missing collection stops it with one message)."""
-    # pymilvus logs a full traceback for every failed RPC; while Milvus is down that would
-    # be dozens of lines per request. The service logs one line per failure instead.
-    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     opened: Backends = {}
     try:
         for name, kind in settings.served_collections:
@@ -74,7 +71,15 @@ def open_backends(settings: Settings) -> Backends:
     except Exception:
         close_backends(opened)
         raise
+    quiet_milvus_client()
     return opened
+
+
+def quiet_milvus_client() -> None:
+    """pymilvus logs a full traceback for every failed RPC; while Milvus is down that would
+    be dozens of lines per request. The service logs one line per failure instead. Called
+    once pymilvus is imported: its import configures its loggers anew."""
+    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
 
 
 def close_backends(backends: Backends) -> None:
@@ -116,6 +121,7 @@ async def open_worker(app: Sanic) -> None:
         ctx.collections[name] = served
         await run_blocking(app, served.refresh)
         served.cache.observe(served.generation)
+    quiet_milvus_client()
 
 
 async def refresh_all(collections: Iterable[ServedCollection], run: Callable[..., Awaitable]) -> None:

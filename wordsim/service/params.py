@@ -123,12 +123,14 @@ def score_mode(params: Params) -> str | None:
     return None if mode == "raw" else mode
 
 
-def bounded_list(raw: Any, name: str, settings: Settings, example: str) -> list:
-    """``raw`` as a list of 1 to ``max_inputs`` items, or 400 saying what is expected."""
+def bounded_list(raw: Any, name: str, settings: Settings, what: str, example: str) -> list:
+    """``raw`` as a list of 1 to ``max_inputs`` items (``what``: words, pairs), or 400 saying
+    what is expected."""
+    bounds = f"1 to {settings.max_inputs} {what}"
     if not isinstance(raw, list) or not raw:
-        raise BadRequest(f"{name} must be a non-empty JSON list such as {example}")
+        raise BadRequest(f"{name} must be a JSON list of {bounds}, such as {example}")
     if len(raw) > settings.max_inputs:
-        raise BadRequest(f"{name} holds at most {settings.max_inputs} items, not {len(raw)}")
+        raise BadRequest(f"{name} holds {bounds}: at most {settings.max_inputs} per request, not {len(raw)}")
     return raw
 
 

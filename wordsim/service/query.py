@@ -51,7 +51,7 @@ def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
     collection, score = p.optional_choice(params, "collection"), p.score_mode(params)
     if isinstance(raw, list):
         shape = Query("", top_k, filters, collection, score)
-        items = p.bounded_list(raw, "usr_input", settings, '["教师", "医生"]')
+        items = p.bounded_list(raw, "usr_input", settings, "words", '["教师", "医生"]')
         return BatchQuery(tuple(_item(text, shape, settings) for text in items), collection)
     return Query(p.valid_text(raw, "usr_input", settings), top_k, filters, collection, score)
 

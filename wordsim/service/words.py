@@ -51,7 +51,7 @@ def parse_words(request: Request) -> list[str]:
     settings = request.app.ctx.settings
     words = p.json_object(request, WORDS_EXAMPLE).get("words")
     texts = []
-    for i, raw in enumerate(p.bounded_list(words, "words", settings, WORDS_EXAMPLE)):
+    for i, raw in enumerate(p.bounded_list(words, "words", settings, "words", WORDS_EXAMPLE)):
         text = p.valid_text(raw, f"words[{i}]", settings)
         if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
             raise BadRequest(f"words[{i}] is longer than {TEXT_MAX_BYTES} bytes in UTF-8")
