@@ -29,9 +29,9 @@ from pathlib import Path
 
 from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
 from bench.phases.encoder import encoder_alone
+from bench.phases.flame_graphs import default_profiles
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
-from bench.phases.flame_graphs import default_profiles
 from bench.phases.queries import pick_queries
 from bench.phases.search import search_phase
 from bench.phases.servers import our_service

@@ -20,7 +20,7 @@ import numpy as np
 from bench.probes.protocol import add_queries_arg, emit, parser, read_texts
 from bench.units import KIB, MS_PER_S
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
-from wordsim.model.loader import encoder_for
+from wordsim.model.kinds import open_encoder
 from wordsim.model.source import resolve_model
 from wordsim.settings import load_settings
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [w.text for w in words]
     t0 = time.perf_counter()
     model = resolve_model(settings, allow_download=False)
-    encoder = encoder_for(settings, model)  # same threads and batch size as the ingest
+    encoder = open_encoder(settings, "bert", source=model)  # same threads and batch size as the ingest
     load_s = time.perf_counter() - t0
 
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     encode_s, encode_cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
 
     # The queries as the server encodes them: one at a time, one inference thread.
-    single = encoder_for(settings, model, threads=settings.encoder_threads or 1)
+    single = open_encoder(settings, "bert", source=model, threads=settings.encoder_threads or 1)
     queries = read_texts(args.queries)
     for q in queries[:WARMUP_QUERIES]:
         single.encode_one(q)

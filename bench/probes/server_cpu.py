@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import OUT_DIR, PROJECT_DIR, PYTHON, Service, child_env, run_logged
-from bench.phases.plan import CONCURRENCY, SERVER_READY_S, WARM_REQUESTS
 from bench.phases.flame_graphs import flame_graphs
+from bench.phases.plan import CONCURRENCY, SERVER_READY_S, WARM_REQUESTS
 from bench.phases.servers import checkout_service, commit_tree, load, our_service
 from bench.phases.service import load_with_cpu
 from bench.probes.protocol import parser
