@@ -17,11 +17,12 @@ from functools import partial
 
 from sanic import Sanic
 
+from wordsim.service.connections import GuardedHttpProtocol
 from wordsim.service.lifecycle import Backends, attach_listeners, close_backends, open_backends
 from wordsim.service.metrics import prepare_multiprocess_dir
-from wordsim.service.oversize import LingeringHttpProtocol
 from wordsim.service.render import dumps
 from wordsim.service.routes import attach_endpoints
+from wordsim.service.strict_http import TolerantRequest
 from wordsim.settings import Settings, configure_logging, load_settings
 
 log = logging.getLogger("wordsim.server")
@@ -35,10 +36,11 @@ def create_app(
     """The Sanic app; ``backends``: {collection: (encoder, store)} already opened (the
     single-process server's preflight, tests), used as given and not closed by the app."""
     settings = settings or load_settings()
-    app = Sanic(name, dumps=dumps)
+    app = Sanic(name, dumps=dumps, request_class=TolerantRequest)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.REQUEST_TIMEOUT = settings.request_timeout_s
     app.config.RESPONSE_TIMEOUT = settings.request_timeout_s + 5
+    app.config.KEEP_ALIVE_TIMEOUT = settings.keep_alive_timeout_s
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.backends = backends or {}
@@ -52,7 +54,9 @@ def serve_options(settings: Settings) -> dict:
     return {
         "host": settings.host,
         "port": settings.port,
-        "protocol": LingeringHttpProtocol,  # oversized requests still get their 413/414/431
+        # Strict head parsing, a connection cap, a whole-request deadline, and the 413/414/431
+        # of oversized requests actually received (wordsim/service/connections.py).
+        "protocol": GuardedHttpProtocol,
         "access_log": False,  # our own access log (wordsim.access) has no user input
         "motd": False,
     }

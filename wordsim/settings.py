@@ -134,7 +134,20 @@ class Settings:
     max_body_bytes: int = 65536
     """Larger request bodies answer 413."""
     request_timeout_s: float = 10.0
-    """A request (headers and body) slower than this answers 408."""
+    """A request whose head is not in this long after its first byte answers 408; its answer
+    is due within this plus 5 s of that byte (trickled bytes do not restart the clock)."""
+    keep_alive_timeout_s: float = 5.0
+    """A connection with no request in progress is closed after this long."""
+    max_connections: int = 0
+    """Most connections per worker (the idle ones closed first past it); 0 = the open-file
+    limit, raised to its hard limit at start, less 512."""
+    max_client_requests: int = 8
+    """Most requests of one client address in progress per worker; more answer 429. 0 = no
+    limit (behind a proxy, limit clients there)."""
+    heavy_in_flight: int = 1
+    """Heavy requests (lists, ``top_k`` over 10) worked on at once per worker; the rest queue."""
+    heavy_queue: int = 8
+    """Heavy requests that may queue per worker; more answer 429 with Retry-After."""
     max_inputs: int = 64
     """Most items in one request: words of ``usr_input`` as a JSON list, pairs of
     ``/compare``, words of ``POST /words``."""
@@ -146,7 +159,9 @@ class Settings:
     Whatever this is, each collection has one Milvus search in flight at a time: the queries
     encoded while it runs go to Milvus together in the next one (fewer, larger searches)."""
     answer_cache_size: int = 10000
-    """Answers kept in the per-worker LRU cache; 0 disables it."""
+    """Answers kept in the per-worker LRU cache, per collection; 0 disables it."""
+    answer_cache_mb: float = 32.0
+    """Most megabytes of answers in the cache of one collection per worker."""
     cache_check_interval_s: float = 5.0
     """How often the collection is checked in the background: reloaded if Milvus released
     it, its row counts refreshed for /health, the answer cache emptied when it changed."""
@@ -240,6 +255,8 @@ def _validate(s: Settings) -> None:
             raise ValueError(f"WORDSIM_COLLECTIONS: collection {name!r} is listed twice")
     if s.workers < 1 or s.executor_threads < 1:
         raise ValueError("WORDSIM_WORKERS and WORDSIM_EXECUTOR_THREADS must be at least 1")
+    if s.heavy_in_flight < 1 or min(s.heavy_queue, s.max_client_requests, s.max_connections) < 0:
+        raise ValueError("WORDSIM_HEAVY_IN_FLIGHT must be at least 1, and the other limits at least 0")
     if not 0 <= s.batches_in_flight <= s.executor_threads:
         raise ValueError("WORDSIM_BATCHES_IN_FLIGHT must be from 0 to WORDSIM_EXECUTOR_THREADS")
     for origin in (o.strip() for o in s.cors_origins.split(",")):

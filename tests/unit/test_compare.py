@@ -14,6 +14,7 @@ from sanic.exceptions import ServiceUnavailable
 
 from config import load_settings
 from fakes import FakeBackends, FakeEncoder, form
+from wordsim.service.admission import Admission
 from wordsim.service.compare import compare
 from wordsim.service.lifecycle import serve
 from wordsim.service.similarity import vector_similarity
@@ -33,6 +34,7 @@ def call(handler, request, backends: FakeBackends, refused: str = ""):
             store = SimpleNamespace(name="words", search_many=backends.search)
             ctx = SimpleNamespace(
                 settings=SETTINGS,
+                admission=Admission(8, 1, 8),
                 collections={
                     name: serve(SETTINGS, pool, name, "bert", encoder, store, owned=False)
                     for name in ("words", "other")

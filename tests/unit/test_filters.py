@@ -37,6 +37,8 @@ def test_expression_is_built_from_validated_values_only():
         ({"pos": "名词"}, "is not a part-of-speech tag"),
         ({"pos": [1]}, "list of strings"),
         ({"min_freq": "-1"}, "min_freq must be a whole number of at least 0"),
+        ({"min_freq": str(2**63)}, "min_freq must be a whole number .* at most 9223372036854775807"),
+        ({"min_freq": 2**64}, "min_freq must be a whole number"),
         ({"min_freq": 2.5}, "min_freq must be a whole number"),
         ({"min_freq": "1e3"}, "min_freq must be a whole number"),
         ({"min_score": "nan"}, "min_score must be a number from -2.0 to 2.0"),

@@ -158,3 +158,17 @@ def test_cache_of_size_zero_keeps_nothing():
     cache = AnswerCache(0, UNIT)
     cache.put("a", b"1")
     assert cache.get("a") is None
+
+
+def test_cache_is_bounded_by_bytes_too():
+    cache = AnswerCache(100, UNIT, max_bytes=10)
+    cache.put("a", b"12345")
+    cache.put("b", b"12345")
+    cache.put("c", b"123")  # over 10 bytes: the least recent goes
+    assert cache.get("a") is None and cache.get("b") == b"12345" and cache.bytes == 8
+    cache.put("huge", b"x" * 11)  # larger than the whole cache: not kept, nothing evicted
+    assert cache.get("huge") is None and len(cache) == 2
+    cache.put("b", b"1")  # replaced: its old size is given back
+    assert cache.bytes == 4
+    cache.clear()
+    assert cache.bytes == 0 and len(cache) == 0

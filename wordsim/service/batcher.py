@@ -29,15 +29,20 @@ from functools import partial
 import numpy as np
 
 from wordsim.service import metrics
+from wordsim.service.encoding import Encode, encode_isolated
+from wordsim.store.connection import refused_request
 from wordsim.store.schema import Hit, SearchSpec
 
-Encode = Callable[[list[str]], tuple[np.ndarray, list[str] | None]]
-"""Texts -> (unit vectors, per text where its vector came from, or None)."""
 Search = Callable[[np.ndarray, SearchSpec], list[list[Hit]]]
 
 
 class SearchFailed(RuntimeError):
-    """Milvus could not answer (down, timed out, collection not loaded)."""
+    """Milvus could not answer (down, timed out, collection not loaded): an ``outage``; or
+    it refused this search alone (``outage`` False), which says nothing of its health."""
+
+    def __init__(self, message: str, *, outage: bool = True) -> None:
+        super().__init__(message)
+        self.outage = outage
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class Job:
     vector: np.ndarray | None = None
     source: str | None = None
     found: list[Hit] = field(default_factory=list)
+    bulk: bool = False
+    """Part of a heavy request: waits behind the single queries (``admission``)."""
 
     def answer(self) -> Found:
         return Found(self.found, self.vector, self.source)
@@ -88,7 +95,11 @@ class QueryBatcher:
         """Batches on the executor at once (each encodes; one of them may be searching)."""
         self.meter = meter
         self.pending: list[Job] = []
+        self.bulk_pending: list[Job] = []
+        """Texts of heavy requests: batched only when no single query waits, and never on
+        every thread at once, so a single query always finds a thread."""
         self.in_flight = 0
+        self.bulk_in_flight = 0
         self.batches = 0
         # Shared by the executor's threads: the queries encoded and not yet searched, and
         # whether a thread is searching (it then searches these too before it returns).
@@ -96,26 +107,46 @@ class QueryBatcher:
         self._ready: list[Job] = []
         self._searching = False
 
-    async def query(self, text: str, spec: SearchSpec | int, vector: np.ndarray | None = None) -> Found:
+    async def query(
+        self, text: str, spec: SearchSpec | int, vector: np.ndarray | None = None, *, bulk: bool = False
+    ) -> Found:
         """The nearest words of ``text`` (``spec``: a search, or just a number of hits);
-        ``vector``: its vector, already encoded. Raises what the encoder or Milvus raised."""
-        return await self._submit(text, SearchSpec(spec) if isinstance(spec, int) else spec, vector)
+        ``vector``: its vector, already encoded; ``bulk``: part of a heavy request. Raises
+        what the encoder or Milvus raised."""
+        return await self._submit(text, SearchSpec(spec) if isinstance(spec, int) else spec, vector, bulk)
 
-    async def vector(self, text: str) -> Found:
+    async def vector(self, text: str, *, bulk: bool = False) -> Found:
         """The vector of ``text`` and its source, encoded in the same batches (no search)."""
-        return await self._submit(text, None, None)
+        return await self._submit(text, None, None, bulk)
 
-    async def _submit(self, text: str, spec: SearchSpec | None, vector: np.ndarray | None) -> Found:
+    async def _submit(
+        self, text: str, spec: SearchSpec | None, vector: np.ndarray | None, bulk: bool
+    ) -> Found:
         future = asyncio.get_running_loop().create_future()
-        self.pending.append(Job(text, spec, future, vector))
+        (self.bulk_pending if bulk else self.pending).append(Job(text, spec, future, vector, bulk=bulk))
         self._launch()
         return await future
+
+    def _next_batch(self) -> list[Job] | None:
+        """Single queries first; heavy requests' texts on at most all threads but one."""
+        if self.in_flight >= self.max_in_flight:
+            return None
+        if self.pending:
+            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+            return batch
+        if self.bulk_pending and self.bulk_in_flight < max(1, self.max_in_flight - 1):
+            batch, self.bulk_pending = (
+                self.bulk_pending[: self.max_batch],
+                self.bulk_pending[self.max_batch :],
+            )
+            self.bulk_in_flight += 1
+            return batch
+        return None
 
     def _launch(self) -> None:
         """Hand waiting queries to free worker threads. No task per batch: the executor's
         future calls :meth:`_finished` on the loop when the batch's job ends."""
-        while self.pending and self.in_flight < self.max_in_flight:
-            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+        while (batch := self._next_batch()) is not None:
             self.in_flight += 1
             loop = asyncio.get_running_loop()
             try:
@@ -129,6 +160,8 @@ class QueryBatcher:
         """On the loop, when a batch's job is done: free its slot, start the next. Answers
         were delivered by the jobs; a job that never ran or broke fails what it left."""
         self.in_flight -= 1
+        if batch[0].bulk:
+            self.bulk_in_flight -= 1
         self.batches += 1
         failure = None
         if job.cancelled():  # the executor was shut down before the batch ran
@@ -162,6 +195,8 @@ class QueryBatcher:
                     if not self._ready:
                         self._searching = False
                         return
+                    # Single queries first (a stable sort keeps their order).
+                    self._ready.sort(key=_is_bulk)
                     taken, self._ready = self._ready[: self.max_batch], self._ready[self.max_batch :]
                 self.meter.search_batch_size.observe(len(taken))
                 results = self._search_all(taken)
@@ -182,7 +217,8 @@ class QueryBatcher:
         failed: list[tuple[Job, Exception]] = []
         if todo:
             self.meter.batch_size.observe(len(todo))
-            vectors, sources, errors = self._encode_isolated([j.text for j in todo])
+            texts = [j.text for j in todo]
+            vectors, sources, errors = encode_isolated(self.encode, texts, self.meter.encoder_seconds)
             for i, j in enumerate(todo):
                 if errors[i] is not None:
                     failed.append((j, errors[i]))
@@ -207,44 +243,20 @@ class QueryBatcher:
                 spec = SearchSpec(limit, first.expr, first.radius, first.fields)
                 hits = metrics.timed(self.meter.search_seconds, self.search, vectors, spec)
             except Exception as exc:  # pymilvus raises MilvusException and grpc errors alike
-                self.meter.search_errors.inc()
+                outage = not refused_request(exc)
+                if outage:
+                    self.meter.search_errors.inc()
                 for i in members:
-                    results[i] = SearchFailed(str(exc))
+                    results[i] = SearchFailed(str(exc), outage=outage)
                 continue
             for i, found in zip(members, hits, strict=True):
                 taken[i].found = found[: taken[i].spec.limit]
                 results[i] = taken[i].answer()
         return results
 
-    def _encode_isolated(self, texts: list[str]) -> tuple[np.ndarray, list | None, list[Exception | None]]:
-        """Encode ``texts`` together; if that fails, each alone, so that only a text the
-        encoder refuses by itself fails (its row of vectors is then left zero)."""
-        seconds = self.meter.encoder_seconds
-        try:
-            vectors, sources = metrics.timed(seconds, self.encode, texts)
-            return vectors, sources, [None] * len(texts)
-        except Exception as exc:
-            if len(texts) == 1:
-                return np.zeros((1, 0), dtype=np.float32), None, [exc]
-        rows: list[np.ndarray | None] = []
-        sources: list[str | None] = []
-        errors: list[Exception | None] = []
-        for text in texts:
-            try:
-                one, one_source = metrics.timed(seconds, self.encode, [text])
-                rows.append(one[0])
-                sources.append(None if one_source is None else one_source[0])
-                errors.append(None)
-            except Exception as exc:
-                rows.append(None)
-                sources.append(None)
-                errors.append(exc)
-        dim = next((len(r) for r in rows if r is not None), 0)
-        vectors = np.zeros((len(texts), dim), dtype=np.float32)
-        for i, row in enumerate(rows):
-            if row is not None:
-                vectors[i] = row
-        return vectors, sources, errors
+
+def _is_bulk(job: Job) -> bool:
+    return job.bulk
 
 
 def _deliver(jobs: list[Job], results: list) -> None:

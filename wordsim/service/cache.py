@@ -1,5 +1,6 @@
 """LRU cache of finished answers, keyed by the normalised query, emptied when the
-collection changes (dropped, rebuilt, or rows written)."""
+collection changes (dropped, rebuilt, or rows written). Bounded by count and by bytes:
+a ``top_k=100`` answer is a hundred times a ``top_k=1`` one."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from wordsim.service import metrics
 class AnswerCache:
     """Bounded LRU of response bodies. Used from the event loop only, so no lock."""
 
-    def __init__(self, maxsize: int, meter: metrics.CollectionMetrics) -> None:
+    def __init__(self, maxsize: int, meter: metrics.CollectionMetrics, max_bytes: int = 32 << 20) -> None:
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
         self.meter = meter
+        self.bytes = 0
+        """Bytes of the bodies held (keys are small next to them)."""
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self.generation: Hashable = None
         self.hits = 0
@@ -33,24 +37,29 @@ class AnswerCache:
         return body
 
     def put(self, key: Hashable, body: bytes) -> None:
-        if self.maxsize <= 0:
+        if self.maxsize <= 0 or len(body) > self.max_bytes:
             return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old)
         self._items[key] = body
-        self._items.move_to_end(key)
-        while len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
+        self.bytes += len(body)
+        while len(self._items) > self.maxsize or self.bytes > self.max_bytes:
+            _, dropped = self._items.popitem(last=False)
+            self.bytes -= len(dropped)
 
     def clear(self) -> None:
         """Empty it now (this worker changed the words); other workers see the change
         through :meth:`observe`."""
         self._items.clear()
+        self.bytes = 0
 
     def observe(self, generation: Hashable) -> bool:
         """Record the collection's current identity; empties the cache and returns True
         when it differs from the last one seen."""
         changed = generation != self.generation
         if changed:
-            self._items.clear()
+            self.clear()
             self.generation = generation
         return changed
 

@@ -21,6 +21,7 @@ from sanic import Request, response
 from sanic.exceptions import BadRequest
 
 from wordsim.service import params as p
+from wordsim.service.admission import work_of
 from wordsim.service.render import JSON_TYPE, dumps, render_pair
 from wordsim.service.served import pick
 from wordsim.settings import Settings
@@ -62,6 +63,16 @@ async def compare(request: Request) -> response.HTTPResponse:
     pairs = parse_pairs(params, ctx.settings)
     served.refuse_if_mismatched()
     calibration = served.calibrated() if score else None
+    units = work_of(len(pairs), 1)
+    async with ctx.admission.work(units):
+        bodies = await _answers(served, pairs, score, calibration, bulk=units > 1)
+    if "pairs" not in params:
+        return response.raw(bodies[0], content_type=JSON_TYPE)
+    return response.raw(b'{"results":[' + b",".join(bodies) + b"]}", content_type=JSON_TYPE)
+
+
+async def _answers(served, pairs: list[tuple[str, str]], score, calibration, *, bulk: bool) -> list[bytes]:
+    """Each pair's answer body, from the cache or from the vectors of its texts."""
     keys = [("compare", a, b, score) for a, b in pairs]
     bodies = [served.cache.get(key) for key in keys]
     missing = [i for i, body in enumerate(bodies) if body is None]
@@ -77,6 +88,4 @@ async def compare(request: Request) -> response.HTTPResponse:
                 render_pair(a, b, distance, calibration, (found[a].source, found[b].source))
             ).encode()
             served.cache.put(keys[i], bodies[i])
-    if "pairs" not in params:
-        return response.raw(bodies[0], content_type=JSON_TYPE)
-    return response.raw(b'{"results":[' + b",".join(bodies) + b"]}", content_type=JSON_TYPE)
+    return bodies

@@ -22,6 +22,9 @@ EXTRA_FIELDS = ("freq", "pos")
 """What ``fields`` may add inside each hit's ``fields``."""
 POS_TAG = re.compile(r"[A-Za-z]{1,16}")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+INT64_MAX = 2**63 - 1
+"""``freq`` is an INT64 field: Milvus refuses an expression with a larger literal, and that
+refusal must be the client's 400 here, not a failed search that looks like an outage."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def parse_filters(get: Callable[[str], Any]) -> Filters:
     400 for anything invalid."""
     return Filters(
         pos=_tags(get("pos")),
-        min_freq=_number(get("min_freq"), "min_freq", int, 0, None),
+        min_freq=_number(get("min_freq"), "min_freq", int, 0, INT64_MAX),
         min_score=_number(get("min_score"), "min_score", float, -2.0, 2.0),
         exclude_self=_flag(get("exclude_self"), "exclude_self"),
         exclude_overlap=_flag(get("exclude_overlap"), "exclude_overlap"),
@@ -109,7 +112,7 @@ def _flag(raw: Any, name: str) -> bool:
     raise BadRequest(f"{name} must be true or false")
 
 
-def _number(raw: Any, name: str, kind: type, low: float | None, high: float | None):
+def _number(raw: Any, name: str, kind: type, low: float, high: float):
     if raw is None:
         return None
     try:
@@ -121,8 +124,8 @@ def _number(raw: Any, name: str, kind: type, low: float | None, high: float | No
     except ValueError:
         value = None
     in_range = value is not None and math.isfinite(value)
-    in_range = in_range and (low is None or value >= low) and (high is None or value <= high)
+    in_range = in_range and low <= value <= high
     if not in_range:
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        span = f"of at least {low} and at most {high}" if kind is int else f"from {low} to {high}"
         raise BadRequest(f"{name} must be a {'whole ' if kind is int else ''}number {span}")
     return value

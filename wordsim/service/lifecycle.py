@@ -18,8 +18,10 @@ from typing import Any
 from sanic import Sanic
 
 from wordsim.service import metrics
+from wordsim.service.admission import Admission
 from wordsim.service.batcher import QueryBatcher
 from wordsim.service.cache import AnswerCache
+from wordsim.service.connections import GuardedHttpProtocol, connection_cap
 from wordsim.service.served import ServedCollection, encode_texts
 from wordsim.settings import Settings, configure_logging
 from wordsim.store.connection import StoreError
@@ -105,13 +107,15 @@ def serve(
         max_in_flight=settings.batches_in_flight or settings.executor_threads,
         meter=meter,
     )
-    cache = AnswerCache(settings.answer_cache_size, meter)
+    cache = AnswerCache(settings.answer_cache_size, meter, int(settings.answer_cache_mb * (1 << 20)))
     return ServedCollection(name, kind, encoder, store, cache, batcher, meter, owned)
 
 
 async def open_worker(app: Sanic) -> None:
     configure_logging()  # a worker process of its own (WORDSIM_WORKERS > 1) starts without it
     ctx, settings = app.ctx, app.ctx.settings
+    GuardedHttpProtocol.configure(connection_cap(settings.max_connections))
+    ctx.admission = Admission(settings.max_client_requests, settings.heavy_in_flight, settings.heavy_queue)
     ctx.executor = ThreadPoolExecutor(settings.executor_threads, thread_name_prefix="wordsim")
     given: Backends = ctx.backends or {}
     ctx.collections = {}

@@ -45,6 +45,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 MAX_CHILDREN = 1024
 UNMATCHED = "unmatched"
 """Route label of a request no route matched (404, 405 and the like)."""
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"})
+"""RFC 9110's methods (and PATCH): the only values of the ``method`` label besides ``other``."""
+OTHER_METHOD = "other"
 
 if os.environ.get(MULTIPROC_ENV):
     # Unlabelled metrics open their file as they are declared, just below.
@@ -105,6 +108,16 @@ MILVUS_ERRORS = Counter(
 )
 
 
+REFUSED = Counter(
+    "wordsim_refused",
+    "Requests and connections refused or closed to protect the others, by reason",
+    ["reason"],
+)
+REFUSAL_REASONS = ("client_limit", "heavy_queue", "connection_evicted", "connection_refused")
+for _reason in REFUSAL_REASONS:  # present at 0 from the start, so rate() works
+    REFUSED.labels(reason=_reason)
+
+
 @dataclass(frozen=True)
 class CollectionMetrics:
     """The metrics of one served collection, their children found once (``labels``
@@ -137,18 +150,21 @@ def for_collection(name: str) -> CollectionMetrics:
 _children: dict[tuple[str | None, str, int], tuple] = {}
 """(route's full name, method, status) -> its request counter and latency histogram: found
 once, not per request (``labels`` validates and locks). Bounded: routes, methods and
-statuses are few, and an unknown method is refused before a route is matched."""
+statuses are few (any other method is ``other``)."""
 
 
 def observe_request(request: Request, status: int, started: float | None) -> None:
     """Count one answered request and its latency (called by the response middleware)."""
     full = request.route.name if request.route else None
-    key = (full, request.method, status)
+    # Label values come from bounded sets only: whatever a client sends as a method (made-up
+    # names, lower case, thousands of letters) is "other", and unrouted paths are "unmatched".
+    method = request.method if request.method in KNOWN_METHODS else OTHER_METHOD
+    key = (full, method, status)
     children = _children.get(key)
     if children is None:
         route = full.rsplit(".", 1)[-1] if full else UNMATCHED
         children = (
-            REQUESTS.labels(route=route, method=request.method, status=str(status)),
+            REQUESTS.labels(route=route, method=method, status=str(status)),
             LATENCY.labels(route=route),
         )
         if len(_children) < MAX_CHILDREN:

@@ -33,6 +33,8 @@ class BatchQuery:
     items: tuple[Query | BadRequest, ...]
     collection: str | None = None
     """Every item's collection (the parameter is given once for all)."""
+    top_k: int = 1
+    """Every item's ``top_k``."""
 
 
 def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
@@ -52,7 +54,7 @@ def parse_query(request: Request, settings: Settings) -> Query | BatchQuery:
     if isinstance(raw, list):
         shape = Query("", top_k, filters, collection, score)
         items = p.bounded_list(raw, "usr_input", settings, "words", '["教师", "医生"]')
-        return BatchQuery(tuple(_item(text, shape, settings) for text in items), collection)
+        return BatchQuery(tuple(_item(text, shape, settings) for text in items), collection, top_k)
     return Query(p.valid_text(raw, "usr_input", settings), top_k, filters, collection, score)
 
 

@@ -11,8 +11,9 @@ import asyncio
 import logging
 
 from sanic import Request, response
-from sanic.exceptions import BadRequest, ServiceUnavailable
+from sanic.exceptions import BadRequest, ServerError, ServiceUnavailable
 
+from wordsim.service.admission import work_of
 from wordsim.service.batcher import Found, SearchFailed
 from wordsim.service.query import Query, parse_query
 from wordsim.service.render import JSON_TYPE, dumps, render_hits
@@ -35,28 +36,35 @@ async def vector_similarity(request: Request) -> response.HTTPResponse:
     query = parse_query(request, ctx.settings)
     served = pick(ctx, query.collection)
     served.refuse_if_mismatched()
-    if isinstance(query, Query):
-        body = await answer(served, query)
-    else:
-        body = b"[" + b",".join(await asyncio.gather(*(answer_item(served, q) for q in query.items))) + b"]"
+    items = (query,) if isinstance(query, Query) else query.items
+    units = work_of(len(items), query.top_k)
+    async with ctx.admission.work(units):
+        if isinstance(query, Query):
+            body = await answer(served, query, bulk=units > 1)
+        else:
+            answers = await asyncio.gather(*(answer_item(served, q, units > 1) for q in query.items))
+            body = b"[" + b",".join(answers) + b"]"
     return response.raw(body, content_type=JSON_TYPE)
 
 
-async def answer_item(served: ServedCollection, item: Query | BadRequest) -> bytes:
+async def answer_item(served: ServedCollection, item: Query | BadRequest, bulk: bool) -> bytes:
     if isinstance(item, BadRequest):
         return dumps({"ok": False, "error": str(item), "status": 400}).encode()
-    return await answer(served, item)
+    return await answer(served, item, bulk=bulk)
 
 
-async def answer(served: ServedCollection, query: Query) -> bytes:
+async def answer(served: ServedCollection, query: Query, *, bulk: bool = False) -> bytes:
     """One answer's JSON, from the collection's cache or from a search."""
     key = ("similar", query.text, query.top_k, query.filters, query.score)
     body = served.cache.get(key)
     if body is None:
         calibration = served.calibrated() if query.score else None
         try:
-            found = await nearest(served, query)
+            found = await nearest(served, query, bulk)
         except SearchFailed as exc:
+            if not exc.outage:  # a search the service should never have sent: its bug, not an outage
+                log.error("Milvus refused a search of %s: %s", served.name, str(exc)[:300])
+                raise ServerError("internal error") from None
             served.failed(str(exc)[:200])
             log.warning("Milvus search of %s failed: %s", served.name, str(exc)[:200])
             raise ServiceUnavailable(UNAVAILABLE) from None
@@ -66,7 +74,7 @@ async def answer(served: ServedCollection, query: Query) -> bytes:
     return body
 
 
-async def nearest(served: ServedCollection, query: Query) -> Found:
+async def nearest(served: ServedCollection, query: Query, bulk: bool = False) -> Found:
     """The hits of ``query`` that pass its filters, best first, at most ``top_k``. Filters
     the service applies (dropping the query text, overlapping words) need more hits than
     asked: the search is repeated with a larger limit, and the vector found the first
@@ -81,7 +89,8 @@ async def nearest(served: ServedCollection, query: Query) -> Found:
     limit = query.top_k + (FETCH_MARGIN if f.in_service else 0)
     vector = None
     while True:
-        found = await served.batcher.query(query.text, SearchSpec(limit, f.expr(), radius, f.fields), vector)
+        spec = SearchSpec(limit, f.expr(), radius, f.fields)
+        found = await served.batcher.query(query.text, spec, vector, bulk=bulk)
         kept = [h for h in found.hits if f.keep(h, query.text)]
         if len(kept) >= query.top_k or len(found.hits) < limit or limit >= MAX_FETCH:
             return Found(kept[: query.top_k], found.vector, found.source)

@@ -18,6 +18,7 @@ from sanic.exceptions import BadRequest, Forbidden, NotFound, SanicException, Se
 
 from wordsim.service import metrics
 from wordsim.service import params as p
+from wordsim.service.admission import work_of
 from wordsim.service.lifecycle import run_blocking
 from wordsim.service.render import dumps
 from wordsim.service.served import ServedCollection, default_of
@@ -76,7 +77,10 @@ async def add_words(request: Request) -> response.HTTPResponse:
         return metrics.timed(served.meter.encoder_seconds, served.encoder.encode, batch)
 
     try:
-        words = await run_blocking(request.app, _editor(served).add, distinct, encode)
+        async with request.app.ctx.admission.work(work_of(len(distinct), 1)):
+            words = await run_blocking(request.app, _editor(served).add, distinct, encode)
+    except SanicException:
+        raise
     except Exception as exc:
         raise _unavailable(served, exc) from None
     by_text = {w.text: w for w in words}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -23,6 +24,20 @@ class StoreError(RuntimeError):
 
 class ModelMismatchError(StoreError):
     """The collection was built with another model than the one loaded."""
+
+
+REFUSAL = re.compile(r"parse|invalid|illegal|out of range|syntax|expression", re.IGNORECASE)
+
+
+def refused_request(exc: BaseException) -> bool:
+    """Milvus answered and refused this one request (a malformed expression or parameter),
+    as opposed to not answering (down, timed out, not loaded): the collection is still
+    available to every other request."""
+    from pymilvus.exceptions import MilvusException, ParamError
+
+    if isinstance(exc, ParamError):
+        return True
+    return isinstance(exc, MilvusException) and bool(REFUSAL.search(str(exc)))
 
 
 def connect(settings: Settings) -> MilvusClient:
