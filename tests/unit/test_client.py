@@ -306,9 +306,9 @@ def test_the_default_url_is_the_services_default_address():
 def test_import_needs_nothing_but_the_standard_library():
     """-S: no site-packages at all, as on a bare Python; nothing heavy in sys.modules."""
     heavy = ("torch", "pymilvus", "sanic", "numpy", "httpx", "onnxruntime", "transformers")
-    ours = ("wordsim.client", "wordsim.client_http")
+    ours = ("wordsim.client", "wordsim.client_http", "wordsim.cli")
     probe = (
-        "import sys, wordsim.client;"
+        "import sys, wordsim.client, wordsim.cli;"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}"
         f" or (m.startswith('wordsim.') and m not in {ours!r})))"
     )
