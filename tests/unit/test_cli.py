@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
@@ -164,6 +165,11 @@ def test_service_failures_are_one_line_with_its_message(capsys, answers, code, m
         got, out, err = run(capsys, "nearby", "教师", "--url", svc.url)
     assert (got, out) == (code, "")
     assert message in one_line(err)
+
+
+def test_the_install_declares_the_command():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"wordsim": "wordsim.cli:main"}
 
 
 def test_python_m_wordsim_runs_the_command():
