@@ -16,6 +16,7 @@ failure raises a :class:`WordsimError` subclass whose message says what went wro
 
 from __future__ import annotations
 
+import math
 import time
 import unicodedata
 import urllib.request
@@ -73,7 +74,7 @@ class Client:
         parts = urlsplit(url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the service URL must look like http://host:port, not {url!r}")
-        if timeout <= 0 or retries < 0 or max_items < 1:
+        if not (0 < timeout < math.inf) or retries < 0 or max_items < 1:
             raise ValueError("timeout must be positive, retries at least 0, max_items at least 1")
         self.url = url.rstrip("/")
         self.max_items = max_items

@@ -122,6 +122,7 @@ def test_several_words_one_refused(capsys):
         ["compare", "医生", ""],
         ["nearby", "教师", "--url", "127.0.0.1:8848"],
         ["nearby", "教师", "--timeout", "0"],
+        ["nearby", "教师", "--timeout", "nan"],
         ["frobnicate"],
     ],
 )
