@@ -106,12 +106,13 @@ class Client:
 
         As ``synonyms.nearby``, ``size`` counts the word itself: the service is asked for
         ``top_k=size`` and, when the word is among the hits (a word of the collection is,
-        at distance ~1.0), it comes first, whatever its rank among equal distances. A text
-        the collection does not hold still has a vector: its ``size`` nearest words are
-        returned. Scores are the service's ``distance`` (inner product of unit vectors),
-        or its calibrated ``score`` with ``calibrated=True``. ``filters`` are the service's:
-        ``min_score``, ``pos`` (a string or a list of tags), ``min_freq``, ``exclude_self``,
-        ``exclude_overlap``."""
+        at distance ~1.0), it comes first, the others keeping the service's order; it is not
+        added when it is not among them (a text the collection does not hold, which still
+        has a vector and so its ``size`` nearest words; ``exclude_self``; or a word tied at
+        1.0 with more than ``size`` others). Scores are the service's ``distance`` (inner
+        product of unit vectors), or its calibrated ``score`` with ``calibrated=True``.
+        ``filters`` are the service's: ``min_score``, ``pos`` (a string or a list of tags),
+        ``min_freq``, ``exclude_self``, ``exclude_overlap``."""
         _check_text(word, "word")
         body = self._similarity_body(word, size, collection, calibrated, filters)
         return _neighbours(self.url, word, self._answer("/vector_similarity", body), calibrated)
