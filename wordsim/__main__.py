@@ -1,0 +1,5 @@
+"""``python -m wordsim``: the ``wordsim`` command (:mod:`wordsim.cli`)."""
+
+from wordsim.cli import main
+
+raise SystemExit(main())
