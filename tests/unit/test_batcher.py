@@ -248,3 +248,26 @@ def test_a_zero_vector_is_answered_without_a_search():
 
     found = asyncio.run(main())
     assert found.hits == [] and found.source == "none" and backends.search_calls == []
+
+
+def test_single_queries_are_encoded_before_the_texts_of_heavy_requests():
+    backends = FakeBackends()
+
+    async def main():
+        with ThreadPoolExecutor(2) as pool:
+            batcher = QueryBatcher(
+                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
+            )
+            first = asyncio.create_task(batcher.query("a", 1))
+            await until(lambda: backends.searching == 1, '"a" in search, holding the one slot')
+            heavy = [asyncio.create_task(batcher.query(t, 1, bulk=True)) for t in ("b1", "b2", "b3")]
+            await until(lambda: len(batcher.bulk_pending) == 3, "the heavy texts waiting")
+            single = asyncio.create_task(batcher.query("c", 1))
+            await until(lambda: len(batcher.pending) == 1, "the single query waiting")
+            backends.gate.set()
+            await asyncio.gather(first, single, *heavy)
+            return batcher
+
+    batcher = asyncio.run(main())
+    assert backends.encode_calls == [["a"], ["c"], ["b1", "b2", "b3"]]
+    assert batcher.bulk_in_flight == 0 and batcher.in_flight == 0
