@@ -217,3 +217,16 @@ def test_one_client_past_its_limit_gets_429_with_retry_after(guarded):
     refused = next(r for r in answers if r.status_code == 429)
     assert refused.headers["retry-after"] == "1" and refused.json()["ok"] is False
     assert ready(guarded) == 200
+
+
+@pytest.mark.parametrize("word", ["教\u200d师", "教师\u200b", "\ufeff一"])
+def test_invisible_look_alikes_are_not_added_as_new_words(guarded, word):
+    resp = post(guarded, "/words", json={"words": [word]})
+    assert resp.status_code == 400 and "invisible format character" in resp.json()["error"], resp.text
+
+
+def test_concurrent_adds_of_one_word_add_it_once(guarded):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # within the per-client limit (2)
+        answers = list(pool.map(lambda _: post(guarded, "/words", json={"words": ["并发新词"]}), range(2)))
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    assert sorted(r.json()["words"][0]["added"] for r in answers) == [False, True]

@@ -10,9 +10,10 @@ and by request handlers on the event loop; each field is replaced whole, never m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,8 @@ class ServedCollection:
     error: str = ""
     editor: Any = None
     """Its ``WordEditor`` (``POST /words``), made on first use."""
+    adding: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while words are added: one add at a time per worker."""
 
     # --- state -------------------------------------------------------------------------
     def milvus_ok(self) -> bool:

@@ -12,6 +12,7 @@ the source and rebuild instead.
 from __future__ import annotations
 
 import logging
+import unicodedata
 
 from sanic import Request, response
 from sanic.exceptions import BadRequest, Forbidden, NotFound, SanicException, ServiceUnavailable
@@ -54,6 +55,14 @@ def parse_words(request: Request) -> list[str]:
     texts = []
     for i, raw in enumerate(p.bounded_list(words, "words", settings, "words", WORDS_EXAMPLE)):
         text = p.valid_text(raw, f"words[{i}]", settings)
+        invisible = next((ch for ch in text if unicodedata.category(ch) == "Cf"), None)
+        if invisible is not None:
+            # A query may hold them (they are read as nothing), but a stored word with one is
+            # a look-alike of the word without it (教\u200d师 beside 教师).
+            raise BadRequest(
+                f"words[{i}] contains U+{ord(invisible):04X}, an invisible format character: "
+                "add the word without it"
+            )
         if len(text.encode("utf-8")) > TEXT_MAX_BYTES:
             raise BadRequest(f"words[{i}] is longer than {TEXT_MAX_BYTES} bytes in UTF-8")
         texts.append(text)
@@ -77,7 +86,9 @@ async def add_words(request: Request) -> response.HTTPResponse:
         return metrics.timed(served.meter.encoder_seconds, served.encoder.encode, batch)
 
     try:
-        async with request.app.ctx.admission.work(work_of(len(distinct), 1)):
+        # One add at a time per worker: concurrent adds of a word would each see it absent and
+        # both answer added:true (the row is the same: its id comes from its text).
+        async with request.app.ctx.admission.work(work_of(len(distinct), 1)), served.adding:
             words = await run_blocking(request.app, _editor(served).add, distinct, encode)
     except SanicException:
         raise
