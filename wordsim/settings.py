@@ -141,7 +141,7 @@ class Settings:
     max_connections: int = 0
     """Most connections per worker (the idle ones closed first past it); 0 = the open-file
     limit, raised to its hard limit at start, less 512."""
-    max_client_requests: int = 8
+    max_client_requests: int = 128
     """Most requests of one client address in progress per worker; more answer 429. 0 = no
     limit (behind a proxy, limit clients there)."""
     heavy_in_flight: int = 1

@@ -98,7 +98,7 @@ def test_a_bad_integer_is_the_clients_400_and_never_an_outage(guarded):
     assert errors_after == errors_before
 
 
-def test_made_up_methods_are_501_and_add_no_metric_series(guarded):
+def test_made_up_methods_are_refused_and_add_no_metric_series(guarded):
     def series() -> int:
         return sum(1 for (n, _) in scrape(guarded) if n == "wordsim_requests_total")
 
@@ -107,7 +107,7 @@ def test_made_up_methods_are_501_and_add_no_metric_series(guarded):
     before = series()
     for i in range(200):
         answer = raw(guarded, f"X{i}Y /vector_similarity HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        assert statuses(answer) == [501], answer[:200]
+        assert statuses(answer) == [405], answer[:200]
     assert series() == before
 
 

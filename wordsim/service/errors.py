@@ -8,14 +8,10 @@ from typing import Any
 from sanic import Request, response
 from sanic.exceptions import SanicException, ServiceUnavailable
 
-from wordsim.service.metrics import KNOWN_METHODS
 from wordsim.service.oversize import classify, linger_after_answer
 from wordsim.service.render import dumps
 
 log = logging.getLogger("wordsim.server")
-
-PLACEHOLDER_METHOD = "NONE"
-"""Sanic's method on the request it makes up to answer one it could not read."""
 
 
 class UnsupportedMediaType(SanicException):
@@ -51,10 +47,7 @@ async def render_error(request: Request, exc: Exception) -> response.HTTPRespons
     """Sanic's exception handler: any exception becomes :func:`error_body`; an unexpected
     one is logged with its traceback and answered 500 without details."""
     exc = classify(request, exc)
-    if request is not None and request.method not in KNOWN_METHODS and request.method != PLACEHOLDER_METHOD:
-        # RFC 9110: a method the server does not recognise is 501, whatever the path.
-        status, message = 501, "unknown HTTP method: this service answers GET, POST, DELETE and OPTIONS"
-    elif isinstance(exc, ServiceUnavailable) and body_incomplete(request):
+    if isinstance(exc, ServiceUnavailable) and body_incomplete(request):
         # Sanic reads the body after routing, so a client that stalls mid-body hits
         # the response timeout; it is the client's delay, hence 408, not 503.
         status, message = 408, "request body not received in time"

@@ -26,7 +26,9 @@ class ModelMismatchError(StoreError):
     """The collection was built with another model than the one loaded."""
 
 
-REFUSAL = re.compile(r"parse|invalid|illegal|out of range|syntax|expression", re.IGNORECASE)
+REFUSAL = re.compile(r"cannot parse expression|failed to create query plan", re.IGNORECASE)
+"""What Milvus says of a filter expression it refuses (the only such request the service
+builds); anything else is taken for an outage."""
 
 
 def refused_request(exc: BaseException) -> bool:
