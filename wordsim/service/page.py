@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sanic import Request, Sanic, response
 from sanic.exceptions import NotFound
+from sanic_ext import openapi
 
 STATIC_DIR = Path(__file__).with_name("static")
 TYPES = {
@@ -47,6 +48,7 @@ async def index(request: Request) -> response.HTTPResponse:
     return response.raw(body, content_type=content_type, headers=PAGE_HEADERS)
 
 
+@openapi.exclude()  # the page's own files, not part of the API
 async def static_file(request: Request, name: str) -> response.HTTPResponse:
     found = request.app.ctx.static_files.get(name)
     if found is None:
