@@ -2,16 +2,19 @@
 
 ``bert``: a word list (jieba's ``dict.txt`` by default, id = line number), encoded by the
 BERT-family model. ``word2vec``: the words of the vector file itself, id = 0-based
-position in the file, each stored with its own vector; jieba's frequency and part of
+position in the file, each stored with its own vector, the table's artefacts left out
+(``vocabulary``: the rule is part of the collection's fingerprint); jieba's frequency and part of
 speech are stored where the word is in jieba's dictionary (0 and "" elsewhere).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
+from wordsim.ingest import vocabulary
 from wordsim.ingest.wordlist import SourceReport, Word, jieba_dict_path, read_words, selected, text_problem
 from wordsim.model.kinds import kind_of, open_encoder
 from wordsim.settings import Settings
@@ -53,16 +56,25 @@ def words_and_model(settings: Settings, options) -> tuple[SourceReport, IngestMo
 
 
 def table_words(encoder, limit: int | None = None, id_ranges=None) -> SourceReport:
-    """The vector file's words as a word list: id = position, jieba's freq/pos attached."""
+    """The vector file's clean words (``vocabulary.problem``) as a word list: id = position,
+    jieba's freq/pos attached. What the cleaning left out is counted in the log."""
     jieba = {w.text: w for w in read_words(jieba_dict_path()).words}
     report = SourceReport(path=Path(encoder.source.location))
+    table = encoder.table.index
+    dropped: Counter = Counter()
     for i, text in selected(encoder.table.words, report, limit, id_ranges):
         problem = "blank word" if not text.strip() else text_problem(text)
         if problem:
             report.bad_lines.append((i + 1, problem))
             continue
+        why = vocabulary.problem(text, jieba, table)
+        if why:
+            dropped[why] += 1
+            continue
         known = jieba.get(text)
         report.words.append(Word(i, text, known.freq if known else 0, known.pos if known else ""))
+    counts = ", ".join(f"{n} {why}" for why, n in sorted(dropped.items())) or "none"
+    log.info("vocabulary %s: %d words kept, left out: %s", vocabulary.RULE, len(report.words), counts)
     in_jieba = sum(1 for w in report.words if w.text in jieba)
     log.info("%d of the table's words are in jieba's dictionary (freq/pos stored)", in_jieba)
     return report
