@@ -29,7 +29,7 @@ class FusedSource:
     is_standin: bool = False
 
 
-SHARES = (0.55, 0.25, 0.20)
+SHARES = (0.6, 0.2, 0.2)
 """Squared weights of the (sentence, word2vec, characters) parts: each part's share of the
 fused cosine. Chosen by cross-validation on the public sets (bench/QUALITY.md)."""
 CHAR_DIMS = 128
