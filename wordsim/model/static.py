@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wordsim.ingest.vocabulary import RULE as VOCABULARY_RULE
 from wordsim.model.word2vec import Word2VecTable, load_word2vec
 
 SOURCES = ("table", "segments", "characters", "none")
@@ -61,7 +62,9 @@ class StaticEncoder:
 
     @property
     def fingerprint(self) -> str:
-        return self.table.fingerprint
+        """The table's identity and the vocabulary rule the collection's words were chosen
+        by: a collection stored under another rule (or none) is refused, then rebuilt."""
+        return f"{self.table.fingerprint}+{VOCABULARY_RULE}"
 
     def vector_of(self, text: str) -> tuple[np.ndarray, str]:
         """One text's unit vector and its source (see :data:`SOURCES`)."""

