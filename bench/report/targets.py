@@ -6,6 +6,7 @@ from bench.phases.ingest import LOAD_REFUSAL
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
 from bench.probes.protocol import TOP_K
 from bench.report.format import SETS, SHORT, check, context, table
+from bench.report.hostile import hostile_checks
 from bench.units import GB
 
 INGEST_RATIO_MAX = 1.3
@@ -93,6 +94,8 @@ def evaluate(r: dict) -> list[dict]:
             target = f"soak: {who} RSS within {SOAK_RSS_DRIFT_MAX * 100:g} % after warm-up"
             measured = f"{v['after_warmup']:.0f} → {v['end']:.0f} MiB ({v['change'] * 100:+.1f} %)"
             out.append(check(target, measured, abs(v["change"]), SOAK_RSS_DRIFT_MAX))
+    if "hostile" in r:
+        out += hostile_checks(r["hostile"])
     return out
 
 
