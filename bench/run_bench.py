@@ -1,5 +1,5 @@
 """The benchmark of today's code: ingest, encoder, latency, throughput, recall, cold start,
-profiles and a soak, all in one run on this machine (``make bench``).
+profiles, a soak and hostile clients, all in one run on this machine (``make bench``).
 
     .venv/bin/python -m bench.run_bench            # full run, writes bench/RESULTS.md
     .venv/bin/python -m bench.run_bench --quick    # smoke run (plan QUICK), writes bench/out/
@@ -27,6 +27,7 @@ from pathlib import Path
 from bench.common import BENCH_DIR, OUT_DIR, summarize
 from bench.phases.encoder import encoder_alone
 from bench.phases.flame_graphs import default_profiles
+from bench.phases.hostile import hostile
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.queries import pick_queries
@@ -123,6 +124,8 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)
+        step("hostile clients")
+        results["hostile"] = hostile(lm.uri, texts, results["ingest"]["rows"], plan.hostile_s)
     finally:
         lm.stop()
         if not args.keep_data:
