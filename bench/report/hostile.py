@@ -139,13 +139,14 @@ def hostile_section(r: dict) -> list[str]:
     for name, case in h["cases"].items():
         i, a = case["idle"]["latency_ms"], case["attack"]["latency_ms"]
         wrapped = " (words repeated: cached)" if case["idle"]["wrapped"] or case["attack"]["wrapped"] else ""
+        n = case["attack"]["requests"]
         rows.append(
             [
                 label(name, case),
                 f"{ms(i['p50'])} / {ms(i['p99'])}",
                 f"{ms(a['p50'])} / {ms(a['p99'])}",
                 f"{ratio(case, 'p50'):.2f}× / {ratio(case, 'p99'):.2f}×",
-                f"{case['attack']['requests']:,} ({case['attack']['errors']}){wrapped}",
+                f"{case['idle']['requests']:,} / {n:,} ({case['attack']['errors']}){wrapped}",
                 f"{count(case, is_5xx)} / {counted[name]}",
                 count(case, lambda _kind, s: s == 429),
                 f"{case['server_at_end']['rss_mib']:.0f}",
@@ -153,7 +154,7 @@ def hostile_section(r: dict) -> list[str]:
             ]
         )
     head = ["attack", "idle p50 / p99 ms", "attacked p50 / p99 ms", "ratio p50 / p99"]
-    head += ["ordinary answered (failed)", "5xx received / server's count", "429"]
+    head += ["ordinary answered idle / attacked (failed)", "5xx received / server's count", "429"]
     head += ["server RSS MiB at end", "server files at end"]
     out += table(head, rows)
     out += _notes(h)

@@ -101,6 +101,7 @@ def test_the_section_shows_each_case_against_idle_with_the_run_s_machine():
     compare = "| 4 clients loop /compare, 64 pairs of 64-character texts |"
     assert compare + " 6.00 / 18.00 | 9.00 / 27.00 | 1.50× / 1.50× |" in text
     assert "20,500 idle connections from 2 processes" in text and "median 12,345" in text
+    assert "| 3,000 / 3,000 (0) |" in text
     assert text.count("| 0 / 36 |") == 2  # none received; the server counted 36 (trickle, flood)
     assert "| 3 |" in text  # the lists' 429s
     assert "answered after median 10.2 s" in text
