@@ -169,7 +169,8 @@ def hostile(uri: str, texts: list[str], words: int, seconds: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--words", type=int, default=50_000, help="words of the dictionary ingested")
-    p.add_argument("--seconds", type=float, default=20.0, help="of each ordinary run, idle and attacked")
+    what = "of each ordinary run, idle and attacked (10 at least: a trickle's 408 comes at 10 s)"
+    p.add_argument("--seconds", type=float, default=20.0, help=what)
     p.add_argument("--report", action="store_true", help="also put the section into bench/RESULTS.md")
     args = p.parse_args(argv)
     from bench.common import BENCH_DIR
