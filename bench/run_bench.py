@@ -1,5 +1,5 @@
 """The benchmark of today's code: ingest, encoder, latency, throughput, recall, cold start,
-profiles and a soak, all in one run on this machine (``make bench``).
+profiles, a soak and hostile clients, all in one run on this machine (``make bench``).
 
     .venv/bin/python -m bench.run_bench            # full run, writes bench/RESULTS.md
     .venv/bin/python -m bench.run_bench --quick    # smoke run (plan QUICK), writes bench/out/
@@ -15,21 +15,19 @@ figures of the same run, and medians (p50) are quoted.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.common import BENCH_DIR, OUT_DIR, PROJECT_DIR, summarize
+from bench.common import BENCH_DIR, OUT_DIR, summarize
 from bench.phases.encoder import encoder_alone
 from bench.phases.flame_graphs import default_profiles
+from bench.phases.hostile import hostile
 from bench.phases.ingest import ingest
 from bench.phases.plan import FULL, OURS, QUICK, WARM_REQUESTS, Plan
 from bench.phases.queries import pick_queries
@@ -37,6 +35,7 @@ from bench.phases.search import search_phase
 from bench.phases.servers import our_service
 from bench.phases.service import cold_start, measure_service, soak
 from bench.probes.protocol import TOP_K, write_texts
+from bench.record import run_meta, strip_private
 from bench.report.document import write_report
 
 SEED = 20240601
@@ -63,23 +62,12 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
     # The project's package, imported here so that --render works without it.
     from wordsim.ingest.wordlist import jieba_dict_path, read_words
     from wordsim.local_milvus.launcher import LocalMilvus
-    from wordsim.local_milvus.milvus_config import MILVUS_VERSION
     from wordsim.settings import load_settings
 
     settings = load_settings()
     started = time.perf_counter()
     results |= {
-        "meta": {
-            "command": " ".join([".venv/bin/python", "-m", "bench.run_bench", *sys.argv[1:]]),
-            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "backend": f"local Milvus {MILVUS_VERSION} server",
-            "loadavg_start": os.getloadavg(),
-            "git": git_state(),
-            "phases_s": PHASES,
-        },
+        "meta": run_meta("bench.run_bench") | {"phases_s": PHASES},
         "plan": asdict(plan),
         "settings": {k: getattr(settings, k) for k in ("search_ef", "hnsw_m", "hnsw_ef_construction")}
         | {"index_type": settings.index_type, "encoder_backend": settings.encoder_backend, "top_k": TOP_K},
@@ -136,6 +124,8 @@ def run(args: argparse.Namespace, plan: Plan, results: dict) -> dict:
         if plan.soak or args.soak:
             step("soak")
             results["soak"] = soak(lm.uri, pools["soak"], plan, milvus_root)
+        step("hostile clients")
+        results["hostile"] = hostile(lm.uri, texts, results["ingest"]["rows"], plan.hostile_s)
     finally:
         lm.stop()
         if not args.keep_data:
@@ -159,28 +149,6 @@ def step(name: str) -> None:
         PHASES[prev] = now - t0
     _phase_started.append((name, now))
     print(f"[{time.strftime('%H:%M:%S')}] {name}", flush=True)
-
-
-def git_state() -> dict:
-    """The commit measured and the files that differ from it (read-only git calls)."""
-
-    def git(*args: str) -> str:
-        res = subprocess.run(["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
-        return res.stdout.rstrip()  # not strip(): porcelain lines start with a space
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD").strip(),
-        "changed": git("status", "--porcelain").splitlines(),
-    }
-
-
-def strip_private(obj):
-    """Drop keys starting with ``_`` (raw samples kept in bench/out only)."""
-    if isinstance(obj, dict):
-        return {k: strip_private(v) for k, v in obj.items() if not str(k).startswith("_")}
-    if isinstance(obj, list):
-        return [strip_private(v) for v in obj]
-    return obj
 
 
 def main(argv: list[str] | None = None) -> int:

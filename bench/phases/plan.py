@@ -32,7 +32,10 @@ class Plan:
     cold_runs: int
     profile_s: float
     soak: bool
+    hostile_s: float
+    """Each ordinary run of the hostile phase, idle and attacked: 10 s at least, so that a
+    trickled head meets its deadline (WORDSIM_REQUEST_TIMEOUT_S) while the attack lasts."""
 
 
-FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True)
-QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False)
+FULL = Plan(None, 1000, 200, 30.0, 3.0, 60.0, 10.0, 3, 8.0, True, 20.0)
+QUICK = Plan(20000, 200, 50, 5.0, 1.0, 12.0, 4.0, 1, 4.0, False, 10.0)

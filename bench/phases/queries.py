@@ -28,7 +28,7 @@ def pick_queries(
 ) -> Queries:
     """Random words of ``texts`` (the ingested ones), and two-word phrases of them that are
     not in ``vocab`` (the whole dictionary)."""
-    from wordsim.service.query import normalize_text
+    from wordsim.service.params import normalize_text
 
     usable = sorted({t for t in texts if normalize_text(t) == t and 0 < len(t) <= max_chars})
     rng = np.random.default_rng(seed)

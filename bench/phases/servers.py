@@ -90,7 +90,7 @@ def load(
         raise RuntimeError(f"load client failed ({run.code}): {run.output[-2000:]}")
     raw = json.loads(rfile.read_text())
     keep = ("concurrency", "duration_s", "requests", "errors", "error_samples", "distinct_queries", "wrapped")
-    out = {k: raw[k] for k in keep}
+    out = {k: raw[k] for k in (*keep, "statuses")}
     out["rps"] = raw["rps"]
     out["client_cpu_s"] = run.cpu_s
     out["latency_ms"] = summarize(raw["latencies_ms"])

@@ -19,6 +19,7 @@ import itertools
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ class Tally:
     done_at_s: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    """Answers by HTTP status (recorded ones only)."""
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -103,22 +106,23 @@ async def connection(
         for req in requests:
             if deadline_ns is not None and time.perf_counter_ns() >= deadline_ns:
                 break
-            if writer is None:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port), CONNECT_TIMEOUT_S
-                )
-            assert reader is not None
-            start = time.perf_counter_ns()
-            try:
+            try:  # a connection refused, timed out or closed is an error, not the end of the run
+                if writer is None:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(host, port), CONNECT_TIMEOUT_S
+                    )
+                start = time.perf_counter_ns()
                 writer.write(req)
                 status, body, keep = await read_response(reader)
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                 tally.error(f"{type(exc).__name__}: {exc}")
-                writer.close()
+                if writer is not None:
+                    writer.close()
                 reader = writer = None
                 continue
             end = time.perf_counter_ns()
             if end >= record_from_ns:
+                tally.statuses[status] += 1
                 problem = check_answer(status, body, top_k)
                 at_s = (end - t0_ns) / NS_PER_S
                 if problem:
@@ -158,6 +162,7 @@ async def run_load(args: argparse.Namespace, queries: list[str]) -> dict:
         "requests": len(tally.latencies_ms),
         "errors": tally.errors,
         "error_samples": tally.error_samples,
+        "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
         "distinct_queries": len(queries),
         "wrapped": timed and sent > len(queries),
         "rps": len(tally.latencies_ms) / elapsed if elapsed > 0 else 0.0,

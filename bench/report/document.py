@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.report.analysis import analysis
 from bench.report.format import cores
+from bench.report.hostile import hostile_section
 from bench.report.ingest import ingest_section
 from bench.report.latency import latency_section
 from bench.report.search import recall_section
@@ -21,6 +22,7 @@ SECTIONS = (
     recall_section,
     cold_section,
     soak_section,
+    hostile_section,
     profile_section,
 )
 RERUN_AT = "53ffa89"

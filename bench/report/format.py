@@ -49,3 +49,14 @@ def pct_row(name: str, p: dict) -> list[object]:
 
 def lat_row(name: str, s: dict) -> list[object]:
     return pct_row(name, s["latency_ms"])
+
+
+def check(target: str, measured: str, value: float, limit: float, at_most: bool = True) -> dict:
+    """A row of the targets: PASS when ``value`` is at most (or ``at_most=False``: at least) ``limit``."""
+    ok = value <= limit if at_most else value >= limit
+    return {
+        "target": target,
+        "measured": measured,
+        "ratio": value / limit,
+        "verdict": "PASS" if ok else "MISS",
+    }

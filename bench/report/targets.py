@@ -5,7 +5,8 @@ from __future__ import annotations
 from bench.phases.ingest import LOAD_REFUSAL
 from bench.phases.plan import CONCURRENCY, DEFAULT, OURS
 from bench.probes.protocol import TOP_K
-from bench.report.format import SETS, SHORT, context, table
+from bench.report.format import SETS, SHORT, check, context, table
+from bench.report.hostile import hostile_checks
 from bench.units import GB
 
 INGEST_RATIO_MAX = 1.3
@@ -25,28 +26,18 @@ NOT_SERVED = (
 )
 
 
-def _check(target: str, measured: str, value: float, limit: float, at_most: bool = True) -> dict:
-    ok = value <= limit if at_most else value >= limit
-    return {
-        "target": target,
-        "measured": measured,
-        "ratio": value / limit,
-        "verdict": "PASS" if ok else "MISS",
-    }
-
-
 def evaluate(r: dict) -> list[dict]:
     """One row per target: text, measured value, measured/limit, PASS or MISS."""
     i, e = r["ingest"], r["encoder"]
     ratio, rss = i["total_s"] / e["encode_s"], i["peak_rss_bytes"]
     out = [
-        _check(
+        check(
             f"ingest total / encoder alone ≤ {INGEST_RATIO_MAX}×",
             f"{i['total_s']:.1f} s / {e['encode_s']:.1f} s = {ratio:.2f}×",
             ratio,
             INGEST_RATIO_MAX,
         ),
-        _check(
+        check(
             f"ingest peak RSS ≤ {INGEST_RSS_MAX_BYTES / GB:g} GB",
             f"{rss / GB:.2f} GB",
             rss,
@@ -60,10 +51,10 @@ def evaluate(r: dict) -> list[dict]:
             e2e, s50 = r["services"][name][lat_key]["latency_ms"]["p50"], search[key]["latency_ms"]["p50"]
             target = f"{SHORT[name]} c=1 e2e p50 ≤ {E2E_OVER_SEARCH_MAX}× search-only p50, {label}"
             out.append(
-                _check(target, f"{e2e:.2f} / {s50:.2f} ms = {e2e / s50:.2f}×", e2e / s50, E2E_OVER_SEARCH_MAX)
+                check(target, f"{e2e:.2f} / {s50:.2f} ms = {e2e / s50:.2f}×", e2e / s50, E2E_OVER_SEARCH_MAX)
             )
             out.append(
-                _check(
+                check(
                     f"{SHORT[name]} c=1 e2e p50 ≤ {E2E_P50_MAX_MS:g} ms, {label}",
                     f"{e2e:.2f} ms",
                     e2e,
@@ -73,7 +64,7 @@ def evaluate(r: dict) -> list[dict]:
     for name in OURS:
         p99 = r["services"][name]["throughput"]["latency_ms"]["p99"]
         out.append(
-            _check(
+            check(
                 f"{SHORT[name]} c={CONCURRENCY} p99 ≤ {P99_C16_MAX_MS:g} ms",
                 f"{p99:.2f} ms",
                 p99,
@@ -83,12 +74,12 @@ def evaluate(r: dict) -> list[dict]:
     for key, _, label in SETS:
         rec = search[key]["recall"]
         out.append(
-            _check(f"recall@{TOP_K} ≥ {RECALL_MIN} at ef={ef}, {label}", f"{rec:.4f}", rec, RECALL_MIN, False)
+            check(f"recall@{TOP_K} ≥ {RECALL_MIN} at ef={ef}, {label}", f"{rec:.4f}", rec, RECALL_MIN, False)
         )
     cpu = r["services"][DEFAULT]["latency_dict"].get("cpu_ms_per_request")
     if cpu:
         target = f"{SHORT[DEFAULT]} c=1 server CPU per request ≤ {CPU_PER_REQUEST_MAX_MS:g} ms, dictionary"
-        out.append(_check(target, f"{cpu['server']:.2f} ms", cpu["server"], CPU_PER_REQUEST_MAX_MS))
+        out.append(check(target, f"{cpu['server']:.2f} ms", cpu["server"], CPU_PER_REQUEST_MAX_MS))
     if "soak" in r:
         s = r["soak"]
         out.append(
@@ -102,7 +93,9 @@ def evaluate(r: dict) -> list[dict]:
         for who, v in s["rss_mib"].items():
             target = f"soak: {who} RSS within {SOAK_RSS_DRIFT_MAX * 100:g} % after warm-up"
             measured = f"{v['after_warmup']:.0f} → {v['end']:.0f} MiB ({v['change'] * 100:+.1f} %)"
-            out.append(_check(target, measured, abs(v["change"]), SOAK_RSS_DRIFT_MAX))
+            out.append(check(target, measured, abs(v["change"]), SOAK_RSS_DRIFT_MAX))
+    if "hostile" in r:
+        out += hostile_checks(r["hostile"])
     return out
 
 
