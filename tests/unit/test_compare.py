@@ -13,7 +13,7 @@ import pytest
 from sanic.exceptions import ServiceUnavailable
 
 from config import load_settings
-from fakes import FakeBackends, FakeEncoder, form
+from fakes import FakeBackends, FakeEncoder, FakeRequest, form
 from wordsim.service.admission import Admission
 from wordsim.service.compare import compare
 from wordsim.service.lifecycle import serve
@@ -68,3 +68,28 @@ def test_compare_refuses_where_similarity_refuses_and_only_that_collection():
         assert "ok" not in answer  # the default collection answers
     with pytest.raises(ServiceUnavailable):
         call(vector_similarity, form("usr_input=ab"), FakeBackends(), refused="words")
+
+
+def bulk_flags(request) -> list[bool]:
+    """The ``bulk`` flag of every vector /compare asks its collection's batcher for."""
+    flags: list[bool] = []
+
+    async def recording_compare(req):
+        for served in req.app.ctx.collections.values():
+            ask = served.batcher.vector
+
+            async def recorded(text, *, bulk=False, ask=ask):
+                flags.append(bulk)
+                return await ask(text, bulk=bulk)
+
+            served.batcher.vector = recorded
+        return await compare(req)
+
+    call(recording_compare, request, FakeBackends())
+    return flags
+
+
+def test_the_texts_of_a_compare_of_several_pairs_wait_behind_single_queries():
+    many = json.dumps({"pairs": [["ab", "abc"], ["ab", "abcd"]]}).encode()
+    assert set(bulk_flags(FakeRequest(body=many, content_type="application/json"))) == {True}
+    assert set(bulk_flags(form("a=ab&b=abc"))) == {False}

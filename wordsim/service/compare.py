@@ -78,9 +78,8 @@ async def _answers(served, pairs: list[tuple[str, str]], score, calibration, *, 
     missing = [i for i, body in enumerate(bodies) if body is None]
     if missing:
         texts = list(dict.fromkeys(t for i in missing for t in pairs[i]))
-        found = dict(
-            zip(texts, await asyncio.gather(*(served.batcher.vector(t) for t in texts)), strict=True)
-        )
+        vectors = await asyncio.gather(*(served.batcher.vector(t, bulk=bulk) for t in texts))
+        found = dict(zip(texts, vectors, strict=True))
         for i in missing:
             a, b = pairs[i]
             distance = float(np.dot(found[a].vector, found[b].vector))

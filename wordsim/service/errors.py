@@ -6,12 +6,14 @@ import logging
 from typing import Any
 
 from sanic import Request, response
-from sanic.exceptions import SanicException, ServiceUnavailable
+from sanic.exceptions import RequestCancelled, SanicException, ServiceUnavailable
 
 from wordsim.service.oversize import classify, linger_after_answer
 from wordsim.service.render import dumps
 
 log = logging.getLogger("wordsim.server")
+
+CLIENT_CLOSED = 499
 
 
 class UnsupportedMediaType(SanicException):
@@ -47,7 +49,11 @@ async def render_error(request: Request, exc: Exception) -> response.HTTPRespons
     """Sanic's exception handler: any exception becomes :func:`error_body`; an unexpected
     one is logged with its traceback and answered 500 without details."""
     exc = classify(request, exc)
-    if isinstance(exc, ServiceUnavailable) and body_incomplete(request):
+    if isinstance(exc, RequestCancelled):
+        # The client went away mid-request: nobody receives this answer, and it is no
+        # server error (nginx's 499 "client closed request", for the metrics and the log).
+        status, message = CLIENT_CLOSED, "client closed the request"
+    elif isinstance(exc, ServiceUnavailable) and body_incomplete(request):
         # Sanic reads the body after routing, so a client that stalls mid-body hits
         # the response timeout; it is the client's delay, hence 408, not 503.
         status, message = 408, "request body not received in time"

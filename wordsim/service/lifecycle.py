@@ -9,6 +9,8 @@ as given and not closed here.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +32,6 @@ log = logging.getLogger("wordsim.server")
 
 REFRESH_TASK = "refresh_collections"
 WARM_UP_TEXT = "预热分词"
-"""Encoded once at start: loads what a first query would (jieba's dictionary, the session)."""
 
 Backends = dict[str, tuple[Any, Any]]
 """Collection name -> (encoder, store)."""
@@ -45,7 +46,7 @@ def open_collection(settings: Settings, name: str, kind: str, encoder=None, stor
     if encoder is None:
         # One inference thread per call: the executor's threads give the parallelism.
         encoder = open_encoder(settings, kind, threads=settings.encoder_threads or 1)
-        encoder.encode([WARM_UP_TEXT])
+        warm_up(encoder, settings)
     if store is None:
         store = WordStore.open(settings)
     try:
@@ -61,6 +62,16 @@ def open_collection(settings: Settings, name: str, kind: str, encoder=None, stor
         store.close()
         raise
     return encoder, store
+
+
+def warm_up(encoder, settings: Settings) -> None:
+    """Encode the largest batch the service will ever encode: what a first query loads
+    (jieba's dictionary, the session) is loaded now, and the encoder's memory arena grows to
+    its peak at start, not under the first long list a client sends (a worker's memory is
+    then what it is from the start)."""
+    longest = (WARM_UP_TEXT * settings.max_text_chars)[: settings.max_text_chars]
+    encoder.encode([WARM_UP_TEXT])
+    encoder.encode([longest] * settings.max_batch)
 
 
 def open_backends(settings: Settings) -> Backends:
@@ -156,6 +167,23 @@ async def refresh_loop(app: Sanic) -> None:
     while True:
         await asyncio.sleep(app.ctx.settings.cache_check_interval_s)
         await refresh_all(list(app.ctx.collections.values()), run)
+        release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc keeps them otherwise): after a
+    burst of large answers, the worker's RSS comes back down instead of staying at its peak."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
 
 
 async def start_refresh(app: Sanic) -> None:

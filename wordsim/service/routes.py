@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sanic import Sanic
+from sanic.exceptions import RequestCancelled
 
 from wordsim.service import compare, health, metrics, similarity, words
 from wordsim.service.cors import attach_cors
@@ -69,4 +70,5 @@ def attach_endpoints(app: Sanic) -> None:
     delete_word = document_words_delete()(_own_function(words.delete_word, per_client=True))
     app.add_route(delete_word, "/words/<word_id:int>", methods=["DELETE"], name="words_delete")
     attach_page(app)
-    app.exception(Exception)(render_error)
+    # RequestCancelled is a CancelledError, not an Exception: named apart, or it would be a 500.
+    app.exception(Exception, RequestCancelled)(render_error)
