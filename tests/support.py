@@ -49,6 +49,17 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def word2vec_env(env: dict[str, str], db: Path, table: Path, name: str = "semantic") -> dict[str, str]:
+    """``env`` serving, on Milvus Lite database ``db``, the default collection and a word2vec
+    collection ``name`` read from the vector file ``table`` (ingest with --all-collections)."""
+    return {
+        **env,
+        "WORDSIM_MILVUS_URI": str(db),
+        "WORDSIM_COLLECTIONS": f"{name}:word2vec",
+        "WORDSIM_WORD2VEC_PATH": str(table),
+    }
+
+
 def ingest_cmd(*extra: str) -> list[str]:
     ranges = [f"--id-range={a}:{b}" for a, b in SUBSET_RANGES]
     return [sys.executable, str(ROOT / "insert_data_to_milvus.py"), "--no-progress", *ranges, *extra]
