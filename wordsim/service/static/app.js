@@ -293,13 +293,23 @@ function searchWord(text) {
 
 // --- the graph ---------------------------------------------------------------------------
 
-// Edges join two neighbours whose calibrated score is at least the threshold. 0.5 by default:
-// a calibrated score is about 0 for two unrelated dictionary words and 1 for the same vector,
-// so 0.5 keeps the pairs that are clearly more alike than chance and leaves a readable graph
-// (with the lowest thresholds nearly every pair of neighbours is joined).
+// Edges join two neighbours whose calibrated score is at least the threshold, 0.6 by default.
+// A calibrated score is about 0 for two unrelated dictionary words and 1 for the same vector,
+// so any threshold well above 0 keeps related pairs only; but the nearest neighbours of a word
+// are mostly related to each other too: among the 8 nearest of 12 common words (医生, 教师,
+// 汽车, 北京, 音乐, ...) in the word2vec collection, half the pairs score 0.59 or more, three
+// quarters 0.51 or more. 0.6 joins about the closer half, so the groups inside a neighbourhood
+// show instead of a graph where everything is joined; the slider moves it.
 const NODE_FONT = 15;
 const QUERY_FONT = 18;
-const VIEW = { w: 640, h: 440 };
+// The drawing's own units (the viewBox): wide, or square on a narrow screen, where a wide one
+// scaled down to the width would make its words too small to read. Same breakpoint as app.css.
+const VIEWS = {
+  wide: { w: 640, h: 440, stretch: 1.35, near: 90, far: 185 },
+  narrow: { w: 420, h: 420, stretch: 1, near: 75, far: 160 },
+};
+const NARROW = window.matchMedia("(max-width: 36rem)");
+const geometry = () => (NARROW.matches ? VIEWS.narrow : VIEWS.wide);
 
 function graphNodes(column, word) {
   // The query's neighbours in rank order, without the query itself and without repeats, as many
@@ -364,14 +374,16 @@ function pillWidth(text, size) {
 
 function layout(nodes) {
   // Deterministic: the query in the middle, its neighbours on an ellipse in rank order from the
-  // top, clockwise, nearer the middle the higher they score.
-  const cx = VIEW.w / 2, cy = VIEW.h / 2;
-  const near = 105, far = 180;
+  // top, clockwise, nearer the middle the higher they score (from the best shown, nearest, to
+  // the least, farthest: scores of one neighbourhood are often close together).
+  const { w, h, stretch, near, far } = geometry();
+  const cx = w / 2, cy = h / 2;
+  const values = nodes.map((hit) => (typeof hit.score === "number" ? hit.score : hit.distance));
+  const top = Math.max(...values), low = Math.min(...values);
   return nodes.map((hit, i) => {
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / nodes.length;
-    const value = typeof hit.score === "number" ? hit.score : hit.distance;
-    const r = far - clamp01(value) * (far - near);
-    return { x: cx + 1.35 * r * Math.cos(angle), y: cy + r * Math.sin(angle) };
+    const r = top > low ? near + ((top - values[i]) / (top - low)) * (far - near) : near;
+    return { x: cx + stretch * r * Math.cos(angle), y: cy + r * Math.sin(angle) };
   });
 }
 
@@ -391,7 +403,8 @@ function renderGraph() {
   const threshold = Number($("edge-threshold").value);
   $("edge-value").textContent = threshold.toFixed(2);
   const at = layout(nodes);
-  const center = { x: VIEW.w / 2, y: VIEW.h / 2 };
+  const { w, h } = geometry();
+  const center = { x: w / 2, y: h / 2 };
   const index = new Map(nodes.map((h, i) => [h.fields.text, i]));
   const spokes = nodes.map((hit, i) => {
     const value = typeof hit.score === "number" ? `score ${fmt(hit.score)} · distance ${fmt(hit.distance)}` : `distance ${fmt(hit.distance)}`;
@@ -407,7 +420,7 @@ function renderGraph() {
     const label = typeof r.score === "number" ? `score ${fmt(r.score)} · distance ${fmt(r.distance)}` : `distance ${fmt(r.distance)}`;
     const line = svg("line", {
       class: "edge", x1: at[i].x.toFixed(1), y1: at[i].y.toFixed(1), x2: at[j].x.toFixed(1), y2: at[j].y.toFixed(1),
-      "stroke-width": (1 + 3 * clamp01(value)).toFixed(2),
+      "stroke-width": (1 + 3 * clamp01((value - threshold) / (1 - threshold || 1))).toFixed(2),
     }, svg("title", {}, `${r.a} — ${r.b}：${label}`));
     line.dataset.a = r.a;
     line.dataset.b = r.b;
@@ -426,6 +439,7 @@ function renderGraph() {
     return g;
   });
   const plot = $("graph");
+  plot.setAttribute("viewBox", `0 0 ${w} ${h}`);
   plot.replaceChildren(...spokes, ...edges, node(word, center, QUERY_FONT, true), ...words);
   plot.setAttribute("aria-label", `「${word}」在 ${column.name} 中的近邻图 / neighbourhood of ${word} in ${column.name}`);
   $("edge-count").textContent = `${edges.length} 条连线 edges ≥ ${threshold.toFixed(2)}`;
@@ -558,6 +572,7 @@ async function main() {
   $("search").addEventListener("submit", (e) => { e.preventDefault(); search(true); });
   $("compare").addEventListener("submit", (e) => { e.preventDefault(); compare(); });
   $("edge-threshold").addEventListener("input", () => { if (graph) renderGraph(); });
+  NARROW.addEventListener("change", () => { if (graph) renderGraph(); });
   $("collection").addEventListener("change", () => { if (shown && $("q").value.trim()) search(true); });
   $("graph-of").addEventListener("change", (e) => { graphChoice = e.target.value; drawGraph(searchSeq); });
   window.addEventListener("popstate", () => { if (fromUrl()) search(false); });
