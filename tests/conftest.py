@@ -1,9 +1,10 @@
 """Shared fixtures: the real encoder (offline stand-in weights), real Milvus backends,
-real server processes. Only fixtures: the helpers they use are in support.py, the fakes of
+real server processes, a real browser. Only fixtures: the helpers they use are in support.py, the fakes of
 the unit tests in fakes.py."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +112,20 @@ def lite_server(lite_env, tmp_path_factory) -> Iterator[RunningServer]:
         yield server
     finally:
         stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Selenium through chromedriver, 1100x900."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "the page tests need Debian's chromium and chromium-driver (make browser)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900", "--lang=zh-CN"):
+        options.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    yield drv
+    drv.quit()

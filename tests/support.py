@@ -1,5 +1,6 @@
 """Helpers the tests share: paths, the test subset of the dictionary, the environment of
-child processes, the ingest and the server run as processes, Prometheus text parsed.
+child processes, the ingest and the server run as processes, Prometheus text parsed, the
+page read in a browser.
 
 A plain module (``pythonpath`` in pyproject.toml puts tests/ on the path), not conftest.py:
 pytest imports conftest itself, and importing it again as a module is fragile. It imports
@@ -14,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,6 +23,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from wordsim.netutil import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# Screenshots of the page tests.
+ARTIFACTS = Path(os.environ.get("WORDSIM_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
+BROWSER_WAIT_S = 30
 
 # jieba dict.txt line numbers (0-based) of the original service's example answers.
 ID_JIAOSHI, ID_JIAOXUE, ID_RENKE = 161872, 161804, 28946
@@ -42,6 +47,17 @@ def base_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def word2vec_env(env: dict[str, str], db: Path, table: Path, name: str = "semantic") -> dict[str, str]:
+    """``env`` serving, on Milvus Lite database ``db``, the default collection and a word2vec
+    collection ``name`` read from the vector file ``table`` (ingest with --all-collections)."""
+    return {
+        **env,
+        "WORDSIM_MILVUS_URI": str(db),
+        "WORDSIM_COLLECTIONS": f"{name}:word2vec",
+        "WORDSIM_WORD2VEC_PATH": str(table),
+    }
 
 
 def ingest_cmd(*extra: str) -> list[str]:
@@ -116,3 +132,36 @@ def metric_samples(text: str) -> dict[tuple[str, frozenset], float]:
         for s in family.samples:
             out[(s.name, frozenset(s.labels.items()))] = s.value
     return out
+
+
+# --- the page in a browser (Selenium is imported by the browser fixture, not here) ---------
+
+
+def open_page(browser, url: str):
+    """Open ``url`` and wait until the page has answered its deep link (or has none)."""
+    browser.get(url)
+    wait_for(browser, lambda d: d.find_element("tag name", "body").get_attribute("data-ready"))
+    return browser
+
+
+def wait_for(browser, condition):
+    """``condition(browser)`` once it is truthy (WebDriverWait), or a timeout."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, BROWSER_WAIT_S).until(lambda d: condition(d))
+
+
+def words(browser) -> list[str]:
+    """The result words of every column, read in one go (each search re-renders them)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#results .word')].map(e => e.textContent)"
+    )
+
+
+def shown_for(browser) -> str | None:
+    """The search whose results are on the page (set once they are rendered)."""
+    return browser.execute_script("return document.getElementById('results-box').dataset.for || null")
+
+
+def query_of(browser) -> dict[str, list[str]]:
+    return parse_qs(urlparse(browser.current_url).query)

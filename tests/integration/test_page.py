@@ -4,71 +4,17 @@ width. Screenshots go to tests/artifacts/ (WORDSIM_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from support import ROOT
-
-ARTIFACTS = Path(os.environ.get("WORDSIM_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
-WAIT_S = 30
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "the page tests need Debian's chromium and chromium-driver (make browser)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900", "--lang=zh-CN"):
-        options.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(executable_path=driver), options=options)
-    yield drv
-    drv.quit()
+from support import ARTIFACTS, open_page, query_of, shown_for, wait_for, words
 
 
 @pytest.fixture(scope="module")
 def page(browser, http_server):
     """Open ``path`` and wait until the page has answered its deep link (or has none)."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def open_(path: str):
-        browser.get(http_server.url + path)
-        WebDriverWait(browser, WAIT_S).until(
-            lambda d: d.find_element("tag name", "body").get_attribute("data-ready")
-        )
-        return browser
-
-    return open_
-
-
-def wait_for(browser, condition):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, WAIT_S).until(lambda d: condition(d))
-
-
-def words(browser) -> list[str]:
-    """The result words, read in one go (the list is re-rendered by every search)."""
-    return browser.execute_script(
-        "return [...document.querySelectorAll('#results .word')].map(e => e.textContent)"
-    )
-
-
-def shown_for(browser) -> str | None:
-    """The search whose results are on the page (set once they are rendered)."""
-    return browser.execute_script("return document.getElementById('results-box').dataset.for || null")
-
-
-def query_of(browser) -> dict[str, list[str]]:
-    return parse_qs(urlparse(browser.current_url).query)
+    return lambda path: open_page(browser, http_server.url + path)
 
 
 @pytest.mark.parametrize("backend_env", ["server"], indirect=True)
