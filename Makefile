@@ -40,10 +40,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # With WORDSIM_MILVUS_URI set (a Milvus Lite file or your own Milvus), no local server is started.
 ifeq ($(strip $(WORDSIM_MILVUS_URI)),)
 run: setup
-	$(PY) -m wordsim.local_milvus run -- sh -c '$(PY) insert_data_to_milvus.py --all-collections --serve-before-index && exec $(PY) sanic_milvus.py'
+	$(PY) -m wordsim.local_milvus run -- sh -c '$(PY) insert_data_to_milvus.py --all-collections --serve-before-index --rebuild-if-changed && exec $(PY) sanic_milvus.py'
 else
 run: setup
-	$(PY) insert_data_to_milvus.py --all-collections --serve-before-index && $(PY) sanic_milvus.py
+	$(PY) insert_data_to_milvus.py --all-collections --serve-before-index --rebuild-if-changed && $(PY) sanic_milvus.py
 endif
 
 milvus: setup

@@ -3,6 +3,7 @@
     python insert_data_to_milvus.py                 # jieba's dict.txt, 349,046 words
     python insert_data_to_milvus.py --input my.txt  # "word freq pos" or one word per line
     python insert_data_to_milvus.py --rebuild       # a new version; the service keeps answering
+    python insert_data_to_milvus.py --rebuild-if-changed  # rebuild only if built with another model
     python insert_data_to_milvus.py --drop          # drop everything and load from scratch
     python insert_data_to_milvus.py --collection words_semantic   # the word2vec collection
     python insert_data_to_milvus.py --all-collections             # every served collection
@@ -54,6 +55,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "--rebuild",
         action="store_true",
         help="load a new version of the collection while the current one keeps serving, then switch",
+    )
+    mode.add_argument(
+        "--rebuild-if-changed",
+        action="store_true",
+        help="rebuild (as --rebuild) only a collection that holds another model's vectors (make run uses it)",
     )
     mode.add_argument(
         "--drop",
@@ -110,6 +116,7 @@ def options_of(args: argparse.Namespace, kind: str | None) -> IngestOptions:
         chunk_size=args.chunk_size,
         drop=args.drop,
         rebuild=args.rebuild,
+        rebuild_if_changed=args.rebuild_if_changed,
         progress=not args.no_progress,
         wait_for_index=not args.serve_before_index,
     )

@@ -177,3 +177,25 @@ def test_a_collection_built_with_another_table_is_refused(lite_env, table_path, 
     mine = settings.replace(milvus_uri=str(tmp_path / "other.db"), word2vec_path=str(other))
     with pytest.raises(ModelMismatchError, match=r"was built with model word2vec:small\.vector"):
         open_collection(mine, "semantic", "word2vec")
+
+
+def test_make_runs_ingest_rebuilds_a_collection_built_with_another_table(lite_env, table_path, tmp_path):
+    env = {
+        **lite_env,
+        "WORDSIM_MILVUS_URI": str(tmp_path / "changed.db"),
+        "WORDSIM_COLLECTIONS": "semantic:word2vec",
+        "WORDSIM_WORD2VEC_PATH": str(table_path),
+    }
+    assert run_ingest_process(env, "--collection=semantic", "--limit=50").returncode == 0
+    other = tmp_path / "other.vector"  # a new release of the table: another fingerprint
+    write_word2vec(other, TABLE[:60], np.ones((60, 16), dtype=np.float32))
+    env["WORDSIM_WORD2VEC_PATH"] = str(other)
+    plain = run_ingest_process(env, "--collection=semantic")
+    assert plain.returncode == 2 and "was built with model" in plain.stderr  # refused, not mixed
+    changed = run_ingest_process(env, "--collection=semantic", "--rebuild-if-changed")
+    assert changed.returncode == 0, changed.stderr[-2000:]
+    assert (
+        "rebuilding it" in changed.stderr and "semantic now serves collection semantic_v2" in changed.stderr
+    )
+    again = run_ingest_process(env, "--collection=semantic", "--rebuild-if-changed")
+    assert again.returncode == 0 and "rebuilding" not in again.stderr, again.stderr[-2000:]

@@ -52,6 +52,9 @@ class IngestOptions:
     """Drop the collection (every version) and load it from scratch: no answers meanwhile."""
     rebuild: bool = False
     """Load into a new version while the current one keeps serving, then switch the alias."""
+    rebuild_if_changed: bool = False
+    """Rebuild (as ``rebuild``) only when the collection holds another model's vectors:
+    ``make run`` brings a collection built by an older release up to date by itself."""
     progress: bool = True
     """A progress bar on stderr (besides the log lines)."""
     wait_for_index: bool = True
@@ -98,7 +101,8 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
         return 2
     try:
         target, replaces = choose_target(client, settings, options, model.fingerprint)
-        code = load(settings, target, model, report.words, options)
+        # A rebuild always waits for its index: its switch must bring the finished index.
+        code = load(settings, target, model, report.words, options, rebuilding=replaces is not None)
         if code == 0 and replaces is not None:
             switch(client, settings, model, target.name, replaces)
         return code
@@ -109,10 +113,18 @@ def run_ingest(settings: Settings, options: IngestOptions) -> int:
         connection.close(client, settings)
 
 
-def load(settings: Settings, store, model, words: Sequence[Word], options: IngestOptions) -> int:
+def load(
+    settings: Settings,
+    store,
+    model,
+    words: Sequence[Word],
+    options: IngestOptions,
+    *,
+    rebuilding: bool = False,
+) -> int:
     """Write what ``store`` lacks of ``words``, index and load it, and check the count."""
     fresh = not store.exists()
-    wait = options.wait_for_index or options.rebuild
+    wait = options.wait_for_index or rebuilding
     if not fresh:
         store.check_model(model.fingerprint)
         if not store.has_index():

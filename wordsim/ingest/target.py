@@ -29,7 +29,13 @@ def choose_target(client, settings: Settings, options, fingerprint: str):
         current = None
     if current is None:  # a fresh load serves its collection from the start
         return WordLoader(client, settings, versions.next_version(client, alias), alias=alias), None
-    if not options.rebuild:
+    rebuild = options.rebuild
+    if not rebuild and options.rebuild_if_changed:
+        built_with = WordLoader(client, settings, current).model_fingerprint()
+        if built_with != fingerprint:  # another model, or another vocabulary rule: load it anew
+            log.info("%s holds vectors of %s, not %s: rebuilding it", alias, built_with, fingerprint)
+            rebuild = True
+    if not rebuild:
         return WordLoader(client, settings, current), None
     # A rebuild stopped earlier left its version unaliased: continue it if it holds this
     # model's vectors, else start over.
