@@ -13,7 +13,7 @@ import pytest
 
 from config import Settings, load_settings
 from embedding import TorchEncoder, load_encoder
-from support import SUBSET_RANGES, RunningServer, base_env, run_ingest_process, start_server, stop_server
+from support import SUBSET_RANGES, RunningServer, base_env, run_ingest_process, serving
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 from wordsim.model.source import ModelSource, resolve_model
 from wordsim.netutil import free_port
@@ -90,11 +90,8 @@ def backend_env(request) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def http_server(backend_env, tmp_path_factory) -> Iterator[RunningServer]:
-    server = start_server(backend_env, tmp_path_factory.mktemp("srv") / "server.log")
-    try:
+    with serving(backend_env, tmp_path_factory.mktemp("srv") / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="session")
@@ -107,11 +104,8 @@ def lite_server(lite_env, tmp_path_factory) -> Iterator[RunningServer]:
     }
     done = run_ingest_process(env, "--limit=3000")
     assert done.returncode == 0, done.stderr[-2000:]
-    server = start_server(env, tmp_path_factory.mktemp("lite_small_log") / "server.log")
-    try:
+    with serving(env, tmp_path_factory.mktemp("lite_small_log") / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="module")

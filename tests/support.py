@@ -8,11 +8,13 @@ nothing heavy (no model, no Milvus client), so unit tests may use its paths and 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -110,6 +112,13 @@ def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> R
         time.sleep(0.3)
     stop_server(server)
     raise RuntimeError(f"server not ready in {timeout}s:\n{server.log()}")
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], log_path: Path, timeout: float = 120) -> Iterator[RunningServer]:
+    """A server for the ``with`` block (a fixture's ``yield``), stopped after it."""
+    with serving(env, log_path, timeout) as server:
+        yield server
 
 
 def stop_server(server: RunningServer, timeout: float = 15) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_answer_pinned import PINNED
 
-from support import ID_JIAOSHI, RunningServer, run_ingest_process, start_server, stop_server
+from support import ID_JIAOSHI, RunningServer, run_ingest_process, serving
 from wordsim.model.static import StaticEncoder
 from wordsim.model.word2vec import write_word2vec
 from wordsim.service.lifecycle import open_collection
@@ -49,11 +49,8 @@ def two_collections(lite_env, table_path, tmp_path_factory) -> Iterator[RunningS
     assert done.returncode == 0, done.stderr[-3000:]
     assert "collection semantic (semantic_v1): 212 rows" in done.stdout  # 213 less </s>
     assert "vocabulary vocab-clean-1: 212 words kept, left out: 1 markup" in done.stderr
-    server = start_server(env, tmp_path_factory.mktemp("two_log") / "server.log")
-    try:
+    with serving(env, tmp_path_factory.mktemp("two_log") / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 def post(server, path: str, **kw) -> httpx.Response:

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from support import RunningServer, run_ingest_process, start_server, stop_server
+from support import RunningServer, run_ingest_process, serving
 from wordsim.ingest.wordlist import jieba_dict_path, read_words
 from wordsim.model.kinds import open_encoder
 from wordsim.settings import load_settings
@@ -35,11 +35,8 @@ def fused_server(lite_env, tmp_path_factory) -> Iterator[RunningServer]:
     done = run_ingest_process(env, "--collection=fused", *ranges)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "vocabulary vocab-clean-1:" in done.stderr
-    server = start_server(env, tmp_path_factory.mktemp("fused_log") / "server.log")
-    try:
+    with serving(env, tmp_path_factory.mktemp("fused_log") / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="module")

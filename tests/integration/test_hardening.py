@@ -12,7 +12,7 @@ import socket
 import httpx
 import pytest
 
-from support import metric_samples, run_ingest_process, start_server, stop_server
+from support import metric_samples, run_ingest_process, serving
 
 KEY = "hardening-key"
 CAP = 200
@@ -34,11 +34,8 @@ def guarded(lite_env, tmp_path_factory):
     }
     done = run_ingest_process(env, "--limit=600")
     assert done.returncode == 0, done.stderr[-2000:]
-    server = start_server(env, folder / "server.log")
-    try:
+    with serving(env, folder / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 def raw(server, data: bytes, timeout: float = 10) -> bytes:

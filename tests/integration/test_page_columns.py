@@ -19,9 +19,8 @@ from support import (
     open_page,
     query_of,
     run_ingest_process,
+    serving,
     shown_for,
-    start_server,
-    stop_server,
     wait_for,
     word2vec_env,
     words,
@@ -58,11 +57,8 @@ def two_collections(lite_env, tmp_path_factory) -> Iterator[RunningServer]:
     env = word2vec_env(lite_env, tmp / "two.db", table)
     done = run_ingest_process(env, "--all-collections")  # the table's ids are in the subset's ranges
     assert done.returncode == 0, done.stderr[-3000:]
-    server = start_server(env, tmp / "server.log")
-    try:
+    with serving(env, tmp / "server.log") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture(scope="module")
