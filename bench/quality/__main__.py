@@ -22,6 +22,7 @@ from bench.common import PROJECT_DIR
 from bench.quality import models, probes, report
 from bench.quality.data import read_analogies, read_pair_sets
 from bench.quality.stats import char_overlap, rho_with_ci
+from wordsim.ingest.vector_source import table_words
 from wordsim.model.kinds import open_encoder
 from wordsim.settings import configure_logging, load_settings
 from wordsim.store.calibration import measure
@@ -101,15 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     row_of = {t: i for i, t in enumerate(dict_texts)}
     bert_q = dict_vectors[[row_of[q] for q in queries]]
     static_q, q_sources = static.encode_with_sources(queries)
+    # Neighbours among the words the collection stores: the table less what its vocabulary rule leaves out.
+    stored = [w.id for w in table_words(static).words]
+    stored_vectors, stored_texts = static.table.vectors[stored], [static.table.words[i] for i in stored]
     neighbours = {
         "bert": probes.top_neighbours(dict_vectors, dict_texts, bert_q, queries),
-        "word2vec": probes.top_neighbours(static.table.vectors, static.table.words, static_q, queries),
+        "word2vec": probes.top_neighbours(stored_vectors, stored_texts, static_q, queries),
     }
     examples = {
         "bert": probes.top_neighbours(dict_vectors, dict_texts, bert.encode(EXAMPLES), EXAMPLES),
-        "word2vec": probes.top_neighbours(
-            static.table.vectors, static.table.words, static.encode(EXAMPLES), EXAMPLES
-        ),
+        "word2vec": probes.top_neighbours(stored_vectors, stored_texts, static.encode(EXAMPLES), EXAMPLES),
     }
     neighbour_rows = {kind: probes.share_sharing_a_char(queries, found) for kind, found in neighbours.items()}
     analogies = {}
