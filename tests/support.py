@@ -117,8 +117,11 @@ def start_server(env: dict[str, str], log_path: Path, timeout: float = 120) -> R
 @contextlib.contextmanager
 def serving(env: dict[str, str], log_path: Path, timeout: float = 120) -> Iterator[RunningServer]:
     """A server for the ``with`` block (a fixture's ``yield``), stopped after it."""
-    with serving(env, log_path, timeout) as server:
+    server = start_server(env, log_path, timeout)
+    try:
         yield server
+    finally:
+        stop_server(server)
 
 
 def stop_server(server: RunningServer, timeout: float = 15) -> bool:
