@@ -14,6 +14,13 @@ from wordsim.store.schema import SearchSpec
 METER = metrics.for_collection("batched")
 
 
+def batcher_over(backends: FakeBackends, pool, *, search=None, in_flight: int = 1) -> QueryBatcher:
+    """The batcher under test: the fake encoder, the fake search (or ``search``), batches of 8."""
+    return QueryBatcher(
+        backends.encode, search or backends.search, pool, max_batch=8, max_in_flight=in_flight, meter=METER
+    )
+
+
 async def hits_of(pending):
     """The hits of a query's answer (its exception as it is)."""
     found = await pending
@@ -39,9 +46,7 @@ async def run_queries(backends: FakeBackends, queries: list[tuple[str, int]]):
         return await hits_of(batcher.query(text, spec))
 
     with ThreadPoolExecutor(2) as pool:
-        batcher = QueryBatcher(
-            backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-        )
+        batcher = batcher_over(backends, pool)
         tasks = [asyncio.create_task(ask(t, k)) for t, k in queries]
         # The first query's batch holds the one slot (blocked in search); the rest wait.
         await until(lambda: started == len(queries), "every query in the batcher")
@@ -74,9 +79,7 @@ def test_lone_query_is_not_delayed():
 
     async def one():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-            )
+            batcher = batcher_over(backends, pool)
             return await asyncio.wait_for(hits_of(batcher.query("教师", 3)), timeout=2)
 
     assert len(asyncio.run(one())) == 3
@@ -120,9 +123,7 @@ def test_a_query_after_the_executor_shut_down_fails_cleanly_and_frees_its_slot()
 
     async def main():
         pool = ThreadPoolExecutor(1)
-        batcher = QueryBatcher(
-            backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-        )
+        batcher = batcher_over(backends, pool)
         assert len(await hits_of(batcher.query("a", 1))) == 1
         pool.shutdown(wait=True)  # the worker is stopping
         outcome = await asyncio.gather(batcher.query("b", 1), return_exceptions=True)
@@ -138,9 +139,7 @@ def test_a_request_that_goes_away_does_not_stop_its_batch_mates():
 
     async def main():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-            )
+            batcher = batcher_over(backends, pool)
             first = asyncio.create_task(hits_of(batcher.query("a", 1)))
             await until(lambda: backends.searching == 1, '"a" in search, blocked on the gate')
             gone = asyncio.create_task(hits_of(batcher.query("bb", 1)))
@@ -160,9 +159,7 @@ def test_queries_encoded_while_a_search_runs_share_the_next_search():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=2, meter=METER
-            )
+            batcher = batcher_over(backends, pool, in_flight=2)
             tasks = [asyncio.create_task(hits_of(batcher.query(t, 2))) for t in ("a", "bb", "ccc")]
             # "a" is in its search (held by the gate); "bb" and "ccc" are encoded meanwhile,
             # one after the other on the second thread, and wait for that search to end.
@@ -195,9 +192,7 @@ def test_a_search_thread_that_breaks_fails_its_queries_and_the_waiting_ones_and_
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            batcher = QueryBatcher(
-                backends.encode, breaking_search, pool, max_batch=8, max_in_flight=2, meter=METER
-            )
+            batcher = batcher_over(backends, pool, search=breaking_search, in_flight=2)
             tasks = [asyncio.create_task(hits_of(batcher.query(t, 1))) for t in ("a", "bb", "ccc")]
             await until(lambda: len(backends.encode_calls) == 3 and batcher.in_flight == 1, "bb, ccc encoded")
             backends.gate.set()
@@ -216,9 +211,7 @@ def test_a_repeated_search_reuses_the_vector_and_a_vector_only_query_makes_no_se
 
     async def main():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-            )
+            batcher = batcher_over(backends, pool)
             first = await batcher.query("ab", 1)
             again = await batcher.query("ab", 3, first.vector)  # a filter dropped too many hits
             alone = await batcher.vector("abc")
@@ -241,9 +234,7 @@ def test_a_zero_vector_is_answered_without_a_search():
 
     async def main():
         with ThreadPoolExecutor(1) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-            )
+            batcher = batcher_over(backends, pool)
             return await batcher.query("zz", 3)
 
     found = asyncio.run(main())
@@ -255,9 +246,7 @@ def test_single_queries_are_encoded_before_the_texts_of_heavy_requests():
 
     async def main():
         with ThreadPoolExecutor(2) as pool:
-            batcher = QueryBatcher(
-                backends.encode, backends.search, pool, max_batch=8, max_in_flight=1, meter=METER
-            )
+            batcher = batcher_over(backends, pool)
             first = asyncio.create_task(batcher.query("a", 1))
             await until(lambda: backends.searching == 1, '"a" in search, holding the one slot')
             heavy = [asyncio.create_task(batcher.query(t, 1, bulk=True)) for t in ("b1", "b2", "b3")]

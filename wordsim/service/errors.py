@@ -14,6 +14,8 @@ from wordsim.service.render import dumps
 log = logging.getLogger("wordsim.server")
 
 CLIENT_CLOSED = 499
+UNAVAILABLE = "the vector database is unavailable; try again shortly"
+"""The 503 of a Milvus that does not answer (searches and word management alike)."""
 
 
 class UnsupportedMediaType(SanicException):

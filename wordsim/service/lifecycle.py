@@ -14,7 +14,6 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 from sanic import Sanic
@@ -111,7 +110,7 @@ def serve(
     """A collection as this worker serves it: its own cache and batcher on the worker's executor."""
     meter = metrics.for_collection(name)
     batcher = QueryBatcher(
-        partial(encode_texts, encoder),
+        functools.partial(encode_texts, encoder),
         store.search_many,
         executor,
         max_batch=settings.max_batch,

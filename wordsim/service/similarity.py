@@ -15,6 +15,7 @@ from sanic.exceptions import BadRequest, ServerError, ServiceUnavailable
 
 from wordsim.service.admission import work_of
 from wordsim.service.batcher import Found, SearchFailed
+from wordsim.service.errors import UNAVAILABLE
 from wordsim.service.query import Query, parse_query
 from wordsim.service.render import JSON_TYPE, dumps, render_hits
 from wordsim.service.served import ServedCollection, pick
@@ -26,7 +27,6 @@ FETCH_MARGIN = 8
 """Extra hits fetched when the service drops some after the search (exclude_self/overlap)."""
 MAX_FETCH = 2048
 """Most hits one search may fetch while looking for enough that pass the service's filters."""
-UNAVAILABLE = "the vector database is unavailable; try again shortly"
 
 
 async def vector_similarity(request: Request) -> response.HTTPResponse:

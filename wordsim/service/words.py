@@ -21,6 +21,7 @@ from sanic.exceptions import BadRequest, Forbidden, NotFound, SanicException, Se
 from wordsim.service import metrics
 from wordsim.service import params as p
 from wordsim.service.admission import work_of
+from wordsim.service.errors import UNAVAILABLE
 from wordsim.service.lifecycle import run_blocking
 from wordsim.service.render import dumps
 from wordsim.service.served import ServedCollection, default_of
@@ -73,7 +74,7 @@ def parse_words(request: Request) -> list[str]:
 def _unavailable(served: ServedCollection, exc: Exception) -> ServiceUnavailable:
     served.meter.words_errors.inc()
     log.warning("word management: Milvus failed: %s", str(exc)[:200])
-    return ServiceUnavailable("the vector database is unavailable; try again shortly")
+    return ServiceUnavailable(UNAVAILABLE)
 
 
 async def add_words(request: Request) -> response.HTTPResponse:
